@@ -1,0 +1,25 @@
+"""pip-installable core library + CLI (no ROS needed); the ROS package is built by colcon."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="posenet_ros",
+    version="0.1.0",
+    description="PoseNet (MobileNetV1 0.75) human pose estimation for ROS 2: core library and CLI",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(include=["posenet_ros", "posenet_ros.*"]),
+    package_data={"posenet_ros": ["py.typed"]},
+    install_requires=[
+        "numpy>=1.24",
+        "onnx>=1.15",
+        "onnxruntime>=1.17",
+        "pillow>=10",
+        "platformdirs>=3",
+    ],
+    extras_require={
+        "gpu": ["cupy-cuda12x>=13"],
+        "dev": ["pytest>=8", "ruff>=0.6", "scikit-image>=0.22"],
+    },
+    entry_points={"console_scripts": ["posenet-ros = posenet_ros.cli:main"]},
+)
