@@ -1,0 +1,11 @@
+"""Decoding PoseNet outputs into poses exactly as ``@tensorflow-models/posenet`` 2.2.2.
+
+One step per module, mirroring the reference: ``scores`` (sigmoid), ``argmax2d`` ->
+``single_pose``; ``local_maximum`` -> ``part_queue`` (with ``max_heap``) -> ``traverse`` ->
+``nms`` -> ``multi_pose``. Inputs are the backend's (H, W, C) maps, NumPy or CuPy.
+"""
+
+from posenet_ros.decode.multi_pose import decode_multiple_poses
+from posenet_ros.decode.single_pose import decode_single_pose
+
+__all__ = ["decode_multiple_poses", "decode_single_pose"]

@@ -1,0 +1,36 @@
+"""Part-based non-maximum suppression and the instance score (reference ``decodeMultiplePoses``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from posenet_ros.decode.traverse import Keypoints
+from posenet_ros.keypoints import NUM_KEYPOINTS
+
+
+def within_nms_radius(
+    poses: Sequence[Keypoints], squared_radius: float, y: float, x: float, part: int
+) -> bool:
+    """True when ``part`` of some earlier pose lies at squared distance <= ``squared_radius``.
+
+    A point exactly ``nms_radius`` away is suppressed (the reference compares with ``<=``).
+    """
+    for pose in poses:
+        dy = pose.ys[part] - y
+        dx = pose.xs[part] - x
+        if dy * dy + dx * dx <= squared_radius:
+            return True
+    return False
+
+
+def instance_score(
+    poses: Sequence[Keypoints], squared_radius: float, keypoints: Keypoints
+) -> float:
+    """Sum of the scores of the parts no earlier pose claims, divided by all 17 parts."""
+    total = 0.0
+    for part in range(NUM_KEYPOINTS):
+        if not within_nms_radius(
+            poses, squared_radius, keypoints.ys[part], keypoints.xs[part], part
+        ):
+            total += keypoints.scores[part]
+    return total / NUM_KEYPOINTS

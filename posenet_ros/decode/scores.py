@@ -1,0 +1,23 @@
+"""Heatmap logits to part scores, rounded as the reference rounds them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from posenet_ros.arrays import array_namespace
+
+
+def heatmap_scores(logits: Any) -> Any:
+    """``sigmoid(logits)`` as float32, in the namespace of ``logits``.
+
+    tfjs's CPU kernel evaluates ``1 / (1 + exp(-x))`` in float64 (JS numbers) and stores a
+    float32. Doing the same keeps argmax ties, local maxima and the candidate threshold
+    identical to the reference; a float32 sigmoid differs in the last bit for some values.
+    """
+    xp = array_namespace(logits)
+    wide = logits.astype(xp.float64)
+    xp.negative(wide, out=wide)
+    xp.exp(wide, out=wide)
+    wide += 1.0
+    xp.reciprocal(wide, out=wide)
+    return wide.astype(xp.float32)
