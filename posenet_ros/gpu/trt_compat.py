@@ -1,0 +1,146 @@
+"""Every TensorRT version difference in one place (8.6 / JetPack 6.0 through 10.x and 11.x).
+
+Differences are detected by capability (``hasattr`` on the bindings), never by version string:
+- 8.x needs the ``EXPLICIT_BATCH`` network flag; 10.x ignores it; later releases may drop it.
+- 11.x builds strongly typed networks only: ``BuilderFlag.FP16`` is gone, so FP16 there needs
+  an FP16 ONNX export built with ``STRONGLY_TYPED``.
+- ``IProgressMonitor`` exists from 10.0; older builds log no progress.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from posenet_ros.errors import BackendUnavailableError
+
+log = logging.getLogger(__name__)
+
+
+def tensorrt_import_error() -> str | None:
+    """None when the ``tensorrt`` Python bindings import, else why not (one line)."""
+    try:
+        import tensorrt  # noqa: F401 - optional dependency
+    except ImportError as exc:
+        return (
+            f"the TensorRT Python bindings are not importable ({exc}); install TensorRT "
+            "(JetPack ships it; on desktops: pip install tensorrt)"
+        )
+    return None
+
+
+def import_tensorrt() -> ModuleType:
+    """The ``tensorrt`` module, or ``BackendUnavailableError`` naming what is missing."""
+    reason = tensorrt_import_error()
+    if reason is not None:
+        raise BackendUnavailableError(f"backend tensorrt cannot run: {reason}")
+    import tensorrt
+
+    return tensorrt
+
+
+def supports_weak_fp16(trt: ModuleType) -> bool:
+    """True where ``BuilderFlag.FP16`` exists (FP16 kernels from an FP32 network)."""
+    return hasattr(trt.BuilderFlag, "FP16")
+
+
+def onnx_precision_for(trt: ModuleType, precision: str) -> str:
+    """The precision of the ONNX export a ``precision`` engine must be built from."""
+    return "fp16" if precision == "fp16" and not supports_weak_fp16(trt) else "fp32"
+
+
+def network_flags(trt: ModuleType, strongly_typed: bool) -> int:
+    flags = 0
+    creation = trt.NetworkDefinitionCreationFlag
+    explicit_batch = getattr(creation, "EXPLICIT_BATCH", None)
+    if explicit_batch is not None:  # required by 8.x, ignored by 10.x
+        flags |= 1 << int(explicit_batch)
+    strong = getattr(creation, "STRONGLY_TYPED", None)
+    if strongly_typed and strong is not None:  # 11.x: always strongly typed, flag optional
+        flags |= 1 << int(strong)
+    return flags
+
+
+def network_has_half_tensors(trt: ModuleType, network: Any) -> bool:
+    """True when any layer of a parsed network produces FP16 (an FP16 ONNX export)."""
+    for i in range(network.num_layers):
+        layer = network.get_layer(i)
+        for j in range(layer.num_outputs):
+            if layer.get_output(j).dtype == trt.DataType.HALF:
+                return True
+    return False
+
+
+@dataclass(frozen=True)
+class IOTensor:
+    name: str
+    is_input: bool
+    dtype: np.dtype
+    shape: tuple[int, ...]  # -1 for dynamic dimensions
+
+
+def io_tensors(trt: ModuleType, engine: Any) -> list[IOTensor]:
+    """The engine's inputs and outputs through the name-based API (8.5+)."""
+    tensors = []
+    for i in range(engine.num_io_tensors):
+        name = engine.get_tensor_name(i)
+        tensors.append(
+            IOTensor(
+                name=name,
+                is_input=engine.get_tensor_mode(name) == trt.TensorIOMode.INPUT,
+                dtype=np.dtype(trt.nptype(engine.get_tensor_dtype(name))),
+                shape=tuple(engine.get_tensor_shape(name)),
+            )
+        )
+    return tensors
+
+
+@functools.cache
+def trt_logger(trt: ModuleType) -> Any:
+    """One process-wide logger (TensorRT expects the same one for builders and runtimes)."""
+
+    class _Logger(trt.ILogger):
+        """Forwards TensorRT messages to Python logging."""
+
+        def __init__(self) -> None:
+            trt.ILogger.__init__(self)
+
+        def log(self, severity: Any, msg: str) -> None:
+            level = {
+                trt.ILogger.Severity.INTERNAL_ERROR: logging.ERROR,
+                trt.ILogger.Severity.ERROR: logging.ERROR,
+                trt.ILogger.Severity.WARNING: logging.WARNING,
+                trt.ILogger.Severity.INFO: logging.DEBUG,
+            }.get(severity, logging.NOTSET)
+            if level:
+                log.log(level, "TensorRT: %s", msg)
+
+    return _Logger()
+
+
+def progress_monitor(trt: ModuleType) -> Any | None:
+    """A monitor that logs build phases (top level at INFO), or None before TensorRT 10."""
+    if not hasattr(trt, "IProgressMonitor"):
+        return None
+
+    class _Progress(trt.IProgressMonitor):
+        def __init__(self) -> None:
+            trt.IProgressMonitor.__init__(self)
+
+        def phase_start(self, phase_name: str, parent_phase: str | None, num_steps: int) -> None:
+            level = logging.INFO if parent_phase is None else logging.DEBUG
+            log.log(level, "TensorRT build: %s (%d steps)", phase_name, num_steps)
+
+        def step_complete(self, phase_name: str, step: int) -> bool:
+            log.debug("TensorRT build: %s step %d done", phase_name, step + 1)
+            return True  # False would cancel the build
+
+        def phase_finish(self, phase_name: str) -> None:
+            log.debug("TensorRT build: %s finished", phase_name)
+
+    return _Progress()

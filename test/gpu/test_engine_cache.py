@@ -1,0 +1,171 @@
+"""Engine cache: keys, atomic writes, damaged or foreign engines rebuilt with a warning."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+import pytest
+
+from posenet_ros.errors import ModelError
+from posenet_ros.gpu import engine_cache
+from posenet_ros.gpu.engine_cache import (
+    EngineCache,
+    EngineKey,
+    atomic_write_bytes,
+    default_engine_dir,
+    file_sha256,
+    load_or_build,
+)
+
+KEY = EngineKey(
+    onnx_sha256="ab" * 32,
+    tensorrt_version="10.3.0",
+    gpu_name="Orin",
+    compute_capability="87",
+    precision="fp16",
+    input_shape=(1, 257, 257, 3),
+)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"onnx_sha256": "cd" * 32},
+        {"tensorrt_version": "8.6.2"},
+        {"gpu_name": "NVIDIA H100"},
+        {"compute_capability": "90"},
+        {"precision": "fp32"},
+        {"input_shape": (1, 513, 513, 3)},
+    ],
+)
+def test_every_key_field_changes_the_file(change: dict) -> None:
+    other = replace(KEY, **change)
+    assert other.digest() != KEY.digest()
+    assert other.file_name() != KEY.file_name()
+
+
+def test_file_name_is_stable_and_readable() -> None:
+    assert KEY.file_name() == replace(KEY).file_name()
+    assert KEY.file_name().startswith("posenet_1x257x257x3_fp16_")
+    assert KEY.file_name().endswith(".engine")
+
+
+def test_store_then_load_round_trips(tmp_path) -> None:
+    cache = EngineCache(tmp_path / "engines")
+    path = cache.store(KEY, b"plan bytes")
+    assert path.parent == tmp_path / "engines"
+    assert cache.load(KEY) == b"plan bytes"
+    assert [p.name for p in path.parent.iterdir()] == [KEY.file_name()]  # no temp files left
+
+
+def test_missing_engine_is_none_without_warning(tmp_path, caplog) -> None:
+    assert EngineCache(tmp_path).load(KEY) is None
+    assert not caplog.records
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda blob: blob[:-3], "truncated or corrupt"),
+        (lambda blob: blob[:-1] + bytes([blob[-1] ^ 1]), "truncated or corrupt"),
+        (lambda blob: b"not an engine at all", "is not a posenet_ros engine file"),
+        (lambda blob: blob[:30], "damaged header"),
+    ],
+)
+def test_damaged_engine_is_rejected_with_a_warning(tmp_path, caplog, damage, message) -> None:
+    cache = EngineCache(tmp_path)
+    path = cache.store(KEY, b"plan bytes " * 10)
+    path.write_bytes(damage(path.read_bytes()))
+    with caplog.at_level(logging.WARNING):
+        assert cache.load(KEY) is None
+    assert message in caplog.text and "rebuilding" in caplog.text
+
+
+def test_engine_for_another_gpu_or_tensorrt_is_rejected(tmp_path, caplog) -> None:
+    cache = EngineCache(tmp_path)
+    foreign = replace(KEY, tensorrt_version="8.6.2", gpu_name="Xavier", compute_capability="72")
+    cache.store(foreign, b"old plan")
+    cache.path_for(foreign).rename(cache.path_for(KEY))  # e.g. a cache copied between machines
+    with caplog.at_level(logging.WARNING):
+        assert cache.load(KEY) is None
+    assert "was built for TensorRT 8.6.2 on Xavier (sm_72)" in caplog.text
+    assert "this is TensorRT 10.3.0 on Orin (sm_87)" in caplog.text
+
+
+def test_timing_cache_is_per_tensorrt_and_gpu(tmp_path) -> None:
+    cache = EngineCache(tmp_path)
+    same_device = replace(KEY, precision="fp32", input_shape=(1, 513, 513, 3))
+    assert cache.timing_cache_path(same_device) == cache.timing_cache_path(KEY)
+    assert cache.timing_cache_path(replace(KEY, gpu_name="H100")) != cache.timing_cache_path(KEY)
+
+
+def test_default_dir_honours_the_environment(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv(engine_cache.ENV_ENGINE_DIR, str(tmp_path / "mine"))
+    assert default_engine_dir() == tmp_path / "mine"
+    assert EngineCache().root == tmp_path / "mine"
+    monkeypatch.delenv(engine_cache.ENV_ENGINE_DIR)
+    assert default_engine_dir().parts[-2:] == ("posenet_ros", "tensorrt")
+
+
+def test_atomic_write_keeps_the_old_file_when_replace_fails(tmp_path, monkeypatch) -> None:
+    target = tmp_path / "engine"
+    target.write_bytes(b"old")
+
+    def failing_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(engine_cache.os, "replace", failing_replace)
+    with pytest.raises(OSError, match="disk full"):
+        atomic_write_bytes(target, b"new")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["engine"]
+
+
+def test_file_sha256(tmp_path) -> None:
+    path = tmp_path / "model.onnx"
+    path.write_bytes(b"abc")
+    assert file_sha256(path) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+
+class _Builds:
+    """A fake builder and runtime: counts builds; "bad" plans do not deserialize."""
+
+    def __init__(self, plan: bytes = b"good plan") -> None:
+        self.plan = plan
+        self.count = 0
+
+    def build(self) -> bytes:
+        self.count += 1
+        return self.plan
+
+    @staticmethod
+    def deserialize(blob: bytes) -> str | None:
+        if blob.startswith(b"raise"):
+            raise RuntimeError("plan from another TensorRT")
+        return None if blob.startswith(b"bad") else f"engine<{blob.decode()}>"
+
+
+def test_load_or_build_builds_once_then_uses_the_cache(tmp_path) -> None:
+    cache, builds = EngineCache(tmp_path), _Builds()
+    assert load_or_build(cache, KEY, builds.build, builds.deserialize) == "engine<good plan>"
+    assert load_or_build(cache, KEY, builds.build, builds.deserialize) == "engine<good plan>"
+    assert builds.count == 1
+
+
+@pytest.mark.parametrize("cached", [b"bad plan", b"raise plan"])
+def test_undeserializable_cached_engine_is_rebuilt(tmp_path, caplog, cached) -> None:
+    cache, builds = EngineCache(tmp_path), _Builds()
+    cache.store(KEY, cached)
+    with caplog.at_level(logging.WARNING):
+        engine = load_or_build(cache, KEY, builds.build, builds.deserialize)
+    assert engine == "engine<good plan>" and builds.count == 1
+    assert "failed to deserialize with TensorRT 10.3.0 on Orin (sm_87); rebuilding" in caplog.text
+    assert cache.load(KEY) == b"good plan"
+
+
+def test_fresh_engine_that_does_not_load_is_an_error(tmp_path) -> None:
+    cache, builds = EngineCache(tmp_path), _Builds(b"bad plan")
+    with pytest.raises(ModelError, match="could not load the engine it just built"):
+        load_or_build(cache, KEY, builds.build, builds.deserialize)
+    assert cache.load(KEY) is None  # nothing stored
