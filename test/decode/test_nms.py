@@ -1,0 +1,35 @@
+import pytest
+
+from posenet_ros.decode.nms import instance_score, within_nms_radius
+from posenet_ros.decode.traverse import Keypoints
+
+
+def _pose(y: float, x: float, score: float = 1.0) -> Keypoints:
+    return Keypoints([y] * 17, [x] * 17, [score] * 17)
+
+
+def test_exactly_the_radius_is_suppressed():
+    poses = [_pose(10.0, 10.0)]
+    assert within_nms_radius(poses, 5.0**2, 13.0, 14.0, part=3)  # 3-4-5: distance 5
+    assert not within_nms_radius(poses, 5.0**2, 13.0, 14.000001, part=3)
+
+
+def test_only_the_same_part_of_any_earlier_pose_counts():
+    far, near = _pose(100.0, 100.0), _pose(0.0, 0.0)
+    near.ys[7] = 500.0
+    assert not within_nms_radius([far, near], 20.0**2, 0.0, 0.0, part=7)
+    assert within_nms_radius([far, near], 20.0**2, 0.0, 0.0, part=6)
+
+
+def test_no_earlier_pose_suppresses_nothing():
+    assert not within_nms_radius([], 400.0, 0.0, 0.0, part=0)
+
+
+def test_instance_score_drops_parts_claimed_by_earlier_poses():
+    earlier = _pose(0.0, 0.0)
+    new = _pose(100.0, 100.0, score=0.5)
+    for part in (0, 3, 16):  # these three sit on the earlier pose's parts
+        new.ys[part], new.xs[part] = 3.0, 4.0
+    new.scores[16] = 0.25
+    assert instance_score([earlier], 5.0**2, new) == pytest.approx(14 * 0.5 / 17)
+    assert instance_score([], 5.0**2, new) == pytest.approx((16 * 0.5 + 0.25) / 17)
