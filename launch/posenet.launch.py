@@ -1,0 +1,56 @@
+"""Start the posenet node with its YAML parameters.
+
+ros2 launch posenet_ros posenet.launch.py image_topic:=/camera/image_raw backend:=onnxruntime
+"""
+
+from pathlib import Path
+
+from ament_index_python.packages import get_package_share_directory
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import Node
+
+from launch import LaunchDescription
+
+
+def _posenet_node(context, *_args, **_kwargs) -> list[Node]:
+    parameters: list = [LaunchConfiguration("params_file")]
+    backend = LaunchConfiguration("backend").perform(context)
+    if backend:  # empty keeps the params_file value
+        parameters.append({"backend": backend})
+    return [
+        Node(
+            package="posenet_ros",
+            executable="posenet_node",
+            name="posenet",
+            namespace=LaunchConfiguration("namespace"),
+            parameters=parameters,
+            remappings=[("image", LaunchConfiguration("image_topic"))],
+            output="screen",
+        )
+    ]
+
+
+def generate_launch_description() -> LaunchDescription:
+    share = Path(get_package_share_directory("posenet_ros"))
+    return LaunchDescription(
+        [
+            DeclareLaunchArgument(
+                "image_topic", default_value="/image_raw", description="input image topic"
+            ),
+            DeclareLaunchArgument(
+                "params_file",
+                default_value=str(share / "config" / "posenet.yaml"),
+                description="YAML file with the node's parameters",
+            ),
+            DeclareLaunchArgument(
+                "backend",
+                default_value="",
+                description="auto | onnxruntime | tensorrt; empty keeps the params_file value",
+            ),
+            DeclareLaunchArgument(
+                "namespace", default_value="", description="namespace of the node and its topics"
+            ),
+            OpaqueFunction(function=_posenet_node),
+        ]
+    )

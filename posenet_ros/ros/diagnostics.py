@@ -1,0 +1,103 @@
+"""Running figures of the node (FPS, latency, drops, errors) and their /diagnostics status."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+
+import numpy as np
+from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
+
+FPS_WINDOW_S = 5.0
+LATENCY_SAMPLES = 200
+# A bad frame within this many seconds turns the status to WARN.
+RECENT_ERROR_S = 10.0
+
+
+class NodeStats:
+    """Thread-safe counters written by the callbacks and the worker, read by the diagnostics."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._done_times: deque[float] = deque()
+        self._latencies_s: deque[float] = deque(maxlen=LATENCY_SAMPLES)
+        self.received = 0
+        self.processed = 0
+        self.bad_frames = 0
+        self.errors = 0
+        self.last_error = ""
+        self._last_error_time = -np.inf
+
+    def frame_received(self) -> None:
+        with self._lock:
+            self.received += 1
+
+    def frame_done(self, latency_s: float) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self.processed += 1
+            self._done_times.append(now)
+            while self._done_times and now - self._done_times[0] > FPS_WINDOW_S:
+                self._done_times.popleft()
+            self._latencies_s.append(latency_s)
+
+    def failed(self, reason: str, *, bad_frame: bool) -> None:
+        """Count a bad input frame (``bad_frame``) or an inference/publish error."""
+        with self._lock:
+            if bad_frame:
+                self.bad_frames += 1
+            else:
+                self.errors += 1
+            self.last_error = reason
+            self._last_error_time = time.monotonic()
+
+    def fps(self) -> float:
+        with self._lock:
+            times = list(self._done_times)
+        if len(times) < 2:
+            return 0.0
+        span = max(time.monotonic() - times[0], times[-1] - times[0])
+        return (len(times) - 1) / span if span > 0 else 0.0
+
+    def latency_ms(self) -> tuple[float, float]:
+        """(median, p99) in ms over the last frames; (nan, nan) before the first."""
+        with self._lock:
+            samples = np.array(self._latencies_s)
+        if samples.size == 0:
+            return float("nan"), float("nan")
+        median, p99 = np.percentile(samples * 1e3, [50, 99])
+        return float(median), float(p99)
+
+    def status(self, name: str, backend: str, dropped: int, rebuilding: bool) -> DiagnosticStatus:
+        """One DiagnosticStatus: OK, WARN after a recent error or while rebuilding the model."""
+        median, p99 = self.latency_ms()
+        fps = self.fps()
+        with self._lock:
+            recent_error = time.monotonic() - self._last_error_time < RECENT_ERROR_S
+            values = {
+                "backend": backend,
+                "fps": f"{fps:.2f}",
+                "latency_median_ms": f"{median:.1f}",
+                "latency_p99_ms": f"{p99:.1f}",
+                "frames_received": str(self.received),
+                "frames_processed": str(self.processed),
+                "frames_dropped": str(dropped),
+                "bad_frames": str(self.bad_frames),
+                "errors": str(self.errors),
+                "last_error": self.last_error,
+                "rebuilding": str(rebuilding).lower(),
+            }
+        if recent_error:
+            level, message = DiagnosticStatus.WARN, f"recent error: {self.last_error}"
+        elif rebuilding:
+            level, message = DiagnosticStatus.WARN, "rebuilding the model; the old one serves"
+        else:
+            level, message = DiagnosticStatus.OK, "running"
+        return DiagnosticStatus(
+            level=level,
+            name=name,
+            message=message,
+            hardware_id=backend,
+            values=[KeyValue(key=k, value=v) for k, v in values.items()],
+        )

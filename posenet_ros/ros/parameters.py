@@ -1,0 +1,169 @@
+"""The node's parameters as one table: name, default, descriptor; and their mapping to config.
+
+Estimator parameters take their defaults from ``EstimatorConfig`` and are validated by it, so
+the node and the core library cannot disagree about what is valid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+from rcl_interfaces.msg import (
+    FloatingPointRange,
+    IntegerRange,
+    ParameterDescriptor,
+    ParameterType,
+)
+
+from posenet_ros.config import (
+    BACKENDS,
+    IMAGE_SCALE_FACTOR_RANGE,
+    MAX_INPUT_RESOLUTION,
+    MODES,
+    EstimatorConfig,
+)
+from posenet_ros.errors import InvalidConfigError
+
+INPUT_TRANSPORTS = ("raw", "compressed")
+# ROS parameters cannot be null: input_resolution 0 stands for the config's None.
+NO_INPUT_RESOLUTION = 0
+
+_DEFAULTS = EstimatorConfig()
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    name: str
+    default: object
+    description: str
+    constraints: str = ""
+    float_range: tuple[float, float] | None = None
+    int_range: tuple[int, int] | None = None
+
+    def descriptor(self) -> ParameterDescriptor:
+        """The descriptor ``ros2 param describe`` shows; ranges are enforced by rclpy too."""
+        descriptor = ParameterDescriptor(
+            name=self.name,
+            type=_PARAMETER_TYPES[type(self.default)],
+            description=self.description,
+            additional_constraints=self.constraints,
+        )
+        if self.float_range is not None:
+            lo, hi = self.float_range
+            descriptor.floating_point_range = [FloatingPointRange(from_value=lo, to_value=hi)]
+        if self.int_range is not None:
+            lo, hi = self.int_range
+            descriptor.integer_range = [IntegerRange(from_value=lo, to_value=hi, step=1)]
+        return descriptor
+
+
+_PARAMETER_TYPES = {
+    bool: ParameterType.PARAMETER_BOOL,
+    int: ParameterType.PARAMETER_INTEGER,
+    float: ParameterType.PARAMETER_DOUBLE,
+    str: ParameterType.PARAMETER_STRING,
+}
+
+PARAMETERS: tuple[ParameterSpec, ...] = (
+    ParameterSpec(
+        "mode",
+        _DEFAULTS.mode,
+        "single: the one best pose (fast); multi: up to max_pose_detections people",
+        f"one of {', '.join(MODES)}",
+    ),
+    ParameterSpec(
+        "backend",
+        _DEFAULTS.backend,
+        "inference engine; auto picks TensorRT when a GPU is usable, else ONNX Runtime. "
+        "A change rebuilds the model in the background",
+        f"one of {', '.join(BACKENDS)}",
+    ),
+    ParameterSpec(
+        "input_resolution",
+        _DEFAULTS.input_resolution or NO_INPUT_RESOLUTION,
+        "square network input size the image is padded and resized to (reference 2.x); "
+        "0 uses image_scale_factor instead",
+        "0, or an integer in [33, 1281]",
+        int_range=(NO_INPUT_RESOLUTION, MAX_INPUT_RESOLUTION),
+    ),
+    ParameterSpec(
+        "image_scale_factor",
+        _DEFAULTS.image_scale_factor,
+        "scale applied to the image before inference when input_resolution is 0 (reference 0.x)",
+        float_range=IMAGE_SCALE_FACTOR_RANGE,
+    ),
+    ParameterSpec(
+        "output_stride",
+        _DEFAULTS.output_stride,
+        "network output stride: 8 is more precise, 16 faster. A change rebuilds the model "
+        "in the background",
+        "8 or 16 (32 needs the 1.0-multiplier model)",
+    ),
+    ParameterSpec(
+        "flip_horizontal",
+        _DEFAULTS.flip_horizontal,
+        "mirror the poses horizontally (for mirrored webcam images)",
+    ),
+    ParameterSpec(
+        "max_pose_detections",
+        _DEFAULTS.max_pose_detections,
+        "multi mode: at most this many poses per image",
+        "an integer >= 1",
+    ),
+    ParameterSpec(
+        "score_threshold",
+        _DEFAULTS.score_threshold,
+        "multi mode: minimum part score of a pose root candidate",
+        float_range=(0.0, 1.0),
+    ),
+    ParameterSpec(
+        "nms_radius",
+        _DEFAULTS.nms_radius,
+        "multi mode: non-maximum suppression radius in model-input pixels",
+        "a finite number > 0",
+    ),
+    ParameterSpec(
+        "min_pose_score",
+        _DEFAULTS.min_pose_score,
+        "poses scoring below this are not published",
+        float_range=(0.0, 1.0),
+    ),
+    ParameterSpec(
+        "min_keypoint_score",
+        _DEFAULTS.min_keypoint_score,
+        "minimum keypoint score applied to the published poses and the drawing",
+        float_range=(0.0, 1.0),
+    ),
+    ParameterSpec(
+        "input_transport",
+        "raw",
+        "raw: subscribe sensor_msgs/Image on 'image'; compressed: sensor_msgs/CompressedImage "
+        "on '<image>/compressed'. A change resubscribes",
+        f"one of {', '.join(INPUT_TRANSPORTS)}",
+    ),
+    ParameterSpec(
+        "publish_annotated_image",
+        True,
+        "publish the image with the skeletons drawn on 'poses/image' (only while subscribed)",
+    ),
+)
+
+CONFIG_FIELDS = frozenset(f.name for f in fields(EstimatorConfig))
+
+
+def estimator_config(values: Mapping[str, object]) -> EstimatorConfig:
+    """Validated config from parameter values (raises ``InvalidConfigError`` naming the value)."""
+    changes = {name: values[name] for name in CONFIG_FIELDS if name in values}
+    if changes.get("input_resolution") == NO_INPUT_RESOLUTION:
+        changes["input_resolution"] = None
+    return EstimatorConfig().with_changes(**changes)
+
+
+def check_node_values(values: Mapping[str, object]) -> None:
+    """Validate the parameters the node itself owns (raises ``InvalidConfigError``)."""
+    transport = values.get("input_transport", "raw")
+    if transport not in INPUT_TRANSPORTS:
+        raise InvalidConfigError(
+            f"invalid input_transport {transport!r}: expected one of {', '.join(INPUT_TRANSPORTS)}"
+        )
