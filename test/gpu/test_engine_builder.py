@@ -1,0 +1,152 @@
+"""Engine builder control flow against a recording fake of the TensorRT builder API."""
+
+from __future__ import annotations
+
+import logging
+from types import SimpleNamespace
+
+import pytest
+
+from posenet_ros.errors import ModelError
+from posenet_ros.gpu import engine_builder, trt_compat
+
+SHAPE = (1, 257, 257, 3)
+
+
+class FakeTrt:
+    """Just enough of ``tensorrt`` for ``build_engine``; records what was asked of it."""
+
+    __version__ = "fake"
+
+    def __init__(self, weak_fp16: bool = True, parse_ok: bool = True, half: bool = False) -> None:
+        self.calls: dict[str, object] = {"flags": set()}
+        self.timing_data: list[bytes] = []
+        self.BuilderFlag = SimpleNamespace(FP16="FP16") if weak_fp16 else SimpleNamespace()
+        self.NetworkDefinitionCreationFlag = SimpleNamespace(EXPLICIT_BATCH=0, STRONGLY_TYPED=1)
+        self.MemoryPoolType = SimpleNamespace(WORKSPACE="WORKSPACE")
+        self.DataType = SimpleNamespace(HALF="half")
+        self._parse_ok, self._half = parse_ok, half
+        fake = self
+
+        class Builder:
+            def __init__(self, logger) -> None:
+                pass
+
+            def create_network(self, flags):
+                fake.calls["network_flags"] = flags
+                output = SimpleNamespace(dtype="half" if fake._half else "float")
+                layer = SimpleNamespace(num_outputs=1, get_output=lambda j: output)
+                return SimpleNamespace(
+                    num_inputs=1,
+                    get_input=lambda i: SimpleNamespace(name="image"),
+                    num_layers=1,
+                    get_layer=lambda i: layer,
+                )
+
+            def create_builder_config(self):
+                return Config()
+
+            def create_optimization_profile(self):
+                return SimpleNamespace(set_shape=lambda *a: fake.calls.__setitem__("profile", a))
+
+            def build_serialized_network(self, network, config):
+                fake.calls["config"] = config
+                return memoryview(b"serialized plan")
+
+        class Config:
+            progress_monitor = None
+
+            def set_memory_pool_limit(self, pool, size):
+                fake.calls["workspace"] = (pool, size)
+
+            def set_flag(self, flag):
+                fake.calls["flags"].add(flag)
+
+            def add_optimization_profile(self, profile):
+                fake.calls["profiles"] = fake.calls.get("profiles", 0) + 1
+
+            def create_timing_cache(self, data):
+                if data.startswith(b"junk"):
+                    raise RuntimeError("bad timing cache")
+                fake.timing_data.append(bytes(data))
+                return SimpleNamespace(serialize=lambda: memoryview(b"timings"))
+
+            def set_timing_cache(self, cache, ignore_mismatch):
+                return True
+
+        class OnnxParser:
+            def __init__(self, network, logger) -> None:
+                self.num_errors = 0 if fake._parse_ok else 2
+
+            def parse_from_file(self, path):
+                fake.calls["parsed"] = path
+                return fake._parse_ok
+
+            def get_error(self, i):
+                return f"error {i}"
+
+        self.Builder, self.OnnxParser = Builder, OnnxParser
+
+
+@pytest.fixture(autouse=True)
+def _plain_logger(monkeypatch):
+    monkeypatch.setattr(trt_compat, "trt_logger", lambda trt: object())
+    monkeypatch.setattr(trt_compat, "progress_monitor", lambda trt: None)
+
+
+def test_fp32_build_with_profile_workspace_and_timing_cache(tmp_path, caplog) -> None:
+    trt, onnx, timing = FakeTrt(), tmp_path / "m.onnx", tmp_path / "t.cache"
+    with caplog.at_level(logging.INFO):
+        plan = engine_builder.build_engine(trt, onnx, SHAPE, "fp32", 256 << 20, timing)
+    assert plan == b"serialized plan"
+    assert trt.calls["parsed"] == str(onnx)
+    assert trt.calls["network_flags"] == 1  # explicit batch only
+    assert trt.calls["profile"] == ("image", SHAPE, SHAPE, SHAPE)
+    assert trt.calls["profiles"] == 1
+    assert trt.calls["workspace"] == ("WORKSPACE", 256 << 20)
+    assert trt.calls["flags"] == set()
+    assert timing.read_bytes() == b"timings"
+    assert "building TensorRT fp32 engine for m.onnx, input 1x257x257x3" in caplog.text
+    assert "TensorRT engine built in" in caplog.text
+
+
+def test_weak_fp16_sets_the_builder_flag(tmp_path) -> None:
+    trt = FakeTrt(weak_fp16=True)
+    engine_builder.build_engine(trt, tmp_path / "m.onnx", SHAPE, "fp16", 1 << 20)
+    assert trt.calls["flags"] == {"FP16"}
+    assert trt.calls["network_flags"] == 1
+
+
+def test_strongly_typed_fp16_takes_an_fp16_export(tmp_path) -> None:
+    trt = FakeTrt(weak_fp16=False, half=True)
+    engine_builder.build_engine(trt, tmp_path / "m.onnx", SHAPE, "fp16", 1 << 20)
+    assert trt.calls["network_flags"] == 0b11
+    assert trt.calls["flags"] == set()
+
+
+def test_strongly_typed_fp16_refuses_an_fp32_export(tmp_path) -> None:
+    trt = FakeTrt(weak_fp16=False, half=False)
+    with pytest.raises(ModelError, match=r"needs an FP16 ONNX export; m\.onnx is FP32"):
+        engine_builder.build_engine(trt, tmp_path / "m.onnx", SHAPE, "fp16", 1 << 20)
+
+
+def test_parse_errors_are_reported(tmp_path) -> None:
+    with pytest.raises(ModelError, match=r"cannot parse .*m\.onnx: error 0; error 1"):
+        engine_builder.build_engine(FakeTrt(parse_ok=False), tmp_path / "m.onnx", SHAPE, "fp32", 1)
+
+
+def test_existing_timing_cache_is_loaded(tmp_path) -> None:
+    trt, timing = FakeTrt(), tmp_path / "t.cache"
+    timing.write_bytes(b"earlier timings")
+    engine_builder.build_engine(trt, tmp_path / "m.onnx", SHAPE, "fp32", 1, timing)
+    assert trt.timing_data == [b"earlier timings"]
+
+
+def test_unusable_timing_cache_is_replaced_with_a_warning(tmp_path, caplog) -> None:
+    trt, timing = FakeTrt(), tmp_path / "t.cache"
+    timing.write_bytes(b"junk")
+    with caplog.at_level(logging.WARNING):
+        engine_builder.build_engine(trt, tmp_path / "m.onnx", SHAPE, "fp32", 1, timing)
+    assert "does not fit this TensorRT/GPU; starting anew" in caplog.text
+    assert trt.timing_data == [b""]
+    assert timing.read_bytes() == b"timings"
