@@ -23,6 +23,7 @@ import platformdirs
 
 from posenet_ros.config import EstimatorConfig
 from posenet_ros.errors import InvalidConfigError, PoseNetError
+from posenet_ros.model.weights import ensure_weights
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
 SCRIPT = NODE_DIR / "reference.js"
@@ -134,17 +135,46 @@ class ReferenceRunner:
         model_bin: Path | None = None,
         cache_dir: Path | None = None,
         timeout_s: float | None = None,
+        reuse_results: bool = False,
     ) -> None:
+        """``reuse_results``: answer a batch of ``PosesJob`` seen before from the cache; the key
+        covers the harness sources, lockfile, weights, image bytes and configurations."""
         if (model_json is None) != (model_bin is None):
             raise InvalidConfigError("give both model_json and model_bin, or neither")
         self._model = (model_json, model_bin)
-        self._cache_dir = cache_dir
+        self._cache_dir = cache_dir or default_cache_dir()
         self._timeout_s = timeout_s
+        self._reuse_results = reuse_results
 
     def run(self, jobs: Sequence[Job]) -> RunResult:
         """Run every job in order in one Node process and return their results."""
         requests = [_job_request(job) for job in jobs]  # validates before any install or run
         json_path, bin_path = self._weights()
+        saved = None
+        if self._reuse_results and all(isinstance(job, PosesJob) for job in jobs):
+            key = _results_key(requests, (json_path, bin_path))
+            saved = self._cache_dir / "results" / f"{key}.json"
+            if saved.is_file():
+                response = json.loads(saved.read_text())
+                return RunResult(versions=response["versions"], results=response["results"])
+        response = self._run_batch(jobs, requests, json_path, bin_path)
+        if saved is not None:
+            saved.parent.mkdir(parents=True, exist_ok=True)
+            partial = saved.with_suffix(f".{os.getpid()}.part")
+            partial.write_text(json.dumps(response))
+            os.replace(partial, saved)
+        return RunResult(
+            versions=response["versions"],
+            results=[
+                _parse_result(job, result)
+                for job, result in zip(jobs, response["results"], strict=True)
+            ],
+        )
+
+    def _run_batch(
+        self, jobs: Sequence[Job], requests: list[dict[str, Any]], json_path: Path, bin_path: Path
+    ) -> dict[str, Any]:
+        """One Node process for all jobs; raw tensors are read back before the folder goes."""
         root = ensure_node_modules(self._cache_dir)
         with tempfile.TemporaryDirectory(prefix="posenet-reference-") as work_dir:
             work = Path(work_dir)
@@ -158,17 +188,14 @@ class ReferenceRunner:
             request_file.write_text(json.dumps({"model": model, "jobs": requests}))
             self._run_node(root, request_file, response_file)
             response = json.loads(response_file.read_text())
-            results = [
-                _parse_result(job, result)
-                for job, result in zip(jobs, response["results"], strict=True)
-            ]
-        return RunResult(versions=response["versions"], results=results)
+            for index, job in enumerate(jobs):
+                if isinstance(job, RawJob):
+                    response["results"][index] = _read_raw(response["results"][index])
+        return response
 
     def _weights(self) -> tuple[Path, Path]:
         json_path, bin_path = self._model
         if json_path is None or bin_path is None:
-            from posenet_ros.model.weights import ensure_weights
-
             weights = ensure_weights()
             json_path, bin_path = weights.json_path, weights.bin_path
         for path in (json_path, bin_path):
@@ -336,11 +363,25 @@ def _read_tensor(entry: dict[str, Any]) -> np.ndarray:
     return np.fromfile(entry["file"], dtype="<f4").reshape(entry["shape"])
 
 
+def _read_raw(result: dict[str, Any]) -> dict[str, np.ndarray]:
+    arrays = {name: _read_tensor(entry) for name, entry in result.items()}
+    # Network outputs in the NetworkOutputs layout (H, W, C); the input keeps its batch.
+    return {name: array[0] if name in RAW_OUTPUTS else array for name, array in arrays.items()}
+
+
+def _results_key(requests: list[dict[str, Any]], weights: tuple[Path, Path]) -> str:
+    digest = hashlib.sha256()
+    for source in [*sorted(NODE_DIR.glob("*.js")), NODE_DIR / "package-lock.json", *weights]:
+        digest.update(source.read_bytes())
+    for request in requests:
+        images = [
+            hashlib.sha256(Path(image).read_bytes()).hexdigest() for image in request["images"]
+        ]
+        digest.update(json.dumps({**request, "images": images}, sort_keys=True).encode())
+    return digest.hexdigest()[:32]
+
+
 def _parse_result(job: Job, result: Any) -> Any:
-    if isinstance(job, RawJob):
-        arrays = {name: _read_tensor(entry) for name, entry in result.items()}
-        # Network outputs in the NetworkOutputs layout (H, W, C); the input keeps its batch.
-        return {name: array[0] if name in RAW_OUTPUTS else array for name, array in arrays.items()}
     if isinstance(job, TimingJob):
         per_image = tuple(float(ms) for ms in result["perImageMs"])
         return Timing(per_image_ms=per_image, mean_ms=float(result["meanMs"]))

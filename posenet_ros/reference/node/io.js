@@ -6,7 +6,12 @@ const { tf, PNG } = require('./deps');
 
 /** Decodes a PNG into an int32 [H, W, 3] tensor, as tf.browser.fromPixels would give. */
 function readPng(file) {
-  const png = PNG.sync.read(fs.readFileSync(file));
+  let png;
+  try {
+    png = PNG.sync.read(fs.readFileSync(file));
+  } catch (error) {
+    throw new Error(`cannot read ${file} as PNG: ${error.message}`);
+  }
   const { width, height, data } = png; // pngjs always yields 8-bit RGBA
   const rgb = new Int32Array(width * height * 3);
   for (let src = 0, dst = 0; src < data.length; src += 4, dst += 3) {
