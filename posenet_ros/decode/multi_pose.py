@@ -62,7 +62,7 @@ def decode_multiple_poses(
     except (ValueError, OverflowError):  # math.floor of a NaN / infinite position
         raise ModelError("network outputs contain NaN or infinite values") from None
     return [
-        Pose(score=score, keypoints=np.array([k.xs, k.ys, k.scores], dtype=np.float64).T)
+        Pose(score=score, keypoints=np.array([k.xs, k.ys, k.scores], dtype=np.float64).T.copy())
         for k, score in poses
     ]
 

@@ -42,6 +42,9 @@ def test_greedy_order_nms_skip_and_scores():
     poses = _decode(outputs)
     assert len(poses) == 2
     first, second = poses
+    assert first.keypoints.shape == (17, 3)
+    assert first.keypoints.dtype == np.float64
+    assert first.keypoints.flags.c_contiguous
     assert first.keypoints[:, :2].tolist() == [[20.0, 20.0]] * 17
     assert second.keypoints[:, :2].tolist() == [[70.0, 70.0]] * 17
     assert first.keypoints[0, 2] == _sig(3.0)
