@@ -1,0 +1,55 @@
+"""Node figures and the DiagnosticStatus built from them."""
+
+import math
+
+from .requirements import require_ros_build
+
+require_ros_build()
+
+from diagnostic_msgs.msg import DiagnosticStatus  # noqa: E402
+
+from posenet_ros.ros.diagnostics import NodeStats  # noqa: E402
+
+
+def values(status):
+    return {kv.key: kv.value for kv in status.values}
+
+
+def test_fresh_stats_are_ok_and_empty():
+    status = NodeStats().status("posenet", "onnxruntime cpu", 0, False)
+    assert status.level == DiagnosticStatus.OK
+    assert values(status)["frames_processed"] == "0"
+    assert math.isnan(NodeStats().latency_ms()[0])
+
+
+def test_counts_latency_and_drops_are_reported():
+    stats = NodeStats()
+    for latency in (0.010, 0.020, 0.030):
+        stats.frame_received()
+        stats.frame_done(latency)
+    median, p99 = stats.latency_ms()
+    assert median == 20.0
+    assert 29.0 < p99 <= 30.0
+    got = values(stats.status("posenet", "onnxruntime cpu", 4, False))
+    assert (got["frames_received"], got["frames_processed"], got["frames_dropped"]) == (
+        "3",
+        "3",
+        "4",
+    )
+    assert got["backend"] == "onnxruntime cpu"
+
+
+def test_bad_frames_and_errors_warn_with_the_reason():
+    stats = NodeStats()
+    stats.failed("unsupported encoding 'x'", bad_frame=True)
+    stats.failed("boom", bad_frame=False)
+    status = stats.status("posenet", "b", 0, False)
+    assert status.level == DiagnosticStatus.WARN
+    got = values(status)
+    assert (got["bad_frames"], got["errors"], got["last_error"]) == ("1", "1", "boom")
+
+
+def test_rebuilding_warns():
+    status = NodeStats().status("posenet", "b", 0, True)
+    assert status.level == DiagnosticStatus.WARN
+    assert values(status)["rebuilding"] == "true"
