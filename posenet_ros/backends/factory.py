@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 TENSORRT_MODULE = "posenet_ros.backends.tensorrt_backend"
 CUDA_PROVIDER = "CUDAExecutionProvider"
 ORT_OPTIONS = frozenset({"providers", "threads"})
-TRT_OPTIONS = frozenset({"precision", "engine_cache_dir"})
+TRT_OPTIONS = frozenset({"precision", "engine_cache_dir", "workspace_mb"})
 
 
 def create_backend(
@@ -40,8 +40,8 @@ def create_backend(
 
     ``input_size`` (height, width) fixes the network input (TensorRT engines need it; ``None``
     keeps it dynamic). ``options`` go to the backend: ``providers`` and ``threads`` for
-    ONNX Runtime, ``precision`` and ``engine_cache_dir`` for TensorRT; ``auto`` passes each
-    backend its own and picks the providers itself.
+    ONNX Runtime, ``precision``, ``engine_cache_dir`` and ``workspace_mb`` for TensorRT;
+    ``auto`` passes each backend its own and picks the providers itself.
     """
     if name not in BACKENDS:
         raise InvalidConfigError(f"invalid backend {name!r}: expected one of {', '.join(BACKENDS)}")
@@ -76,12 +76,12 @@ def _auto(
             "the providers option needs backend onnxruntime (auto chooses the providers)"
         )
     module = _tensorrt_module()
-    if not isinstance(module, str):
+    if not isinstance(module, str) and input_size is not None:
         trt_options = {k: v for k, v in options.items() if k in TRT_OPTIONS}
         return _tensorrt(module, output_stride, input_size, model_dir, trt_options), (
             "auto: TensorRT and a CUDA device are available"
         )
-    tensorrt_missing = module
+    tensorrt_missing = module if isinstance(module, str) else "it needs a fixed input size"
     ort_options = {k: v for k, v in options.items() if k in ORT_OPTIONS}
     if CUDA_PROVIDER in available_providers():
         try:
@@ -123,7 +123,13 @@ def _tensorrt(
     unknown = sorted(set(options) - TRT_OPTIONS)
     if unknown:
         raise InvalidConfigError(f"unknown tensorrt backend option(s): {', '.join(unknown)}")
-    path = ensure_onnx(output_stride, input_size, model_dir)
+    if input_size is None:
+        raise InvalidConfigError(
+            "the tensorrt backend needs a fixed input_size (height, width) to build its engine"
+        )
+    # FP16 engines come from the FP16 export where TensorRT builds strongly typed networks only.
+    onnx_precision = module.onnx_precision_for(options.get("precision", "fp32"))
+    path = ensure_onnx(output_stride, input_size, model_dir, precision=onnx_precision)
     return module.TensorRTBackend(path, output_stride, input_size, **options)
 
 

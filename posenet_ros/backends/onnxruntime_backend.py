@@ -113,9 +113,20 @@ def _session_options(threads: int | None) -> ort.SessionOptions:
 def _normalise_providers(providers: list[ProviderSpec] | None) -> list[ProviderSpec]:
     if providers is None:
         return [CPU_PROVIDER]
-    if isinstance(providers, str) or not isinstance(providers, (list, tuple)):
+    well_formed = isinstance(providers, (list, tuple)) and all(
+        isinstance(p, str)
+        or (
+            isinstance(p, tuple)
+            and len(p) == 2
+            and isinstance(p[0], str)
+            and isinstance(p[1], dict)
+        )
+        for p in providers
+    )
+    if not well_formed or not providers:
         raise InvalidConfigError(
-            f"invalid providers {providers!r}: expected a list of ONNX Runtime provider names"
+            f"invalid providers {providers!r}: expected a list of ONNX Runtime provider names "
+            "or (name, options) pairs"
         )
     available = available_providers()
     for provider in providers:

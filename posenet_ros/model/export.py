@@ -44,7 +44,7 @@ from posenet_ros.model.weights import ensure_weights
 
 log = logging.getLogger(__name__)
 
-EXPORTER_VERSION = 1  # bump when the exported graph changes: it is part of the cache key
+EXPORTER_VERSION = 2  # bump when the exported graph changes: it is part of the cache key
 # Opset 13 / IR 8: what TensorRT 8.6 (JetPack 6.0) parses, and every ONNX Runtime since 1.10.
 OPSET = 13
 IR_VERSION = 8
@@ -98,10 +98,11 @@ def build_model(
         x, size = builder.conv(x, layer, size)
     for name in OUTPUT_NAMES:
         y, _ = builder.conv(x, spec.heads[name], size)
-        y = builder.add("Transpose", [y], perm=[0, 2, 3, 1])
-        if precision != "fp32":
-            y = builder.add("Cast", [y], to=TensorProto.FLOAT)
-        builder.add("Identity", [y], output=name)
+        if precision == "fp32":
+            builder.add("Transpose", [y], output=name, perm=[0, 2, 3, 1])
+        else:
+            y = builder.add("Transpose", [y], perm=[0, 2, 3, 1])
+            builder.add("Cast", [y], output=name, to=TensorProto.FLOAT)
 
     height, width = input_size if input_size else ("height", "width")
     out_h, out_w = size if size else ("out_height", "out_width")

@@ -1,0 +1,194 @@
+"""create_backend: explicit choices, the ``auto`` fallback chain and its reasons, bad input.
+
+TensorRT and onnxruntime-gpu are absent here, so their presence is simulated with fakes.
+"""
+
+import logging
+import shutil
+import sys
+import types
+
+import pytest
+
+from posenet_ros.backends import factory
+from posenet_ros.backends.factory import TENSORRT_MODULE, create_backend
+from posenet_ros.backends.onnxruntime_backend import OnnxRuntimeBackend
+from posenet_ros.errors import BackendUnavailableError, InvalidConfigError
+from posenet_ros.model.weights import ensure_weights
+
+
+class FakeTensorRTBackend:
+    name = "tensorrt"
+
+    def __init__(self, onnx_path, output_stride, input_size, **options):
+        self.onnx_path, self.output_stride = onnx_path, output_stride
+        self.input_size, self.options = input_size, options
+
+    def describe(self):
+        return "fake tensorrt"
+
+
+@pytest.fixture
+def fake_tensorrt(monkeypatch):
+    """A TensorRT backend module that reports itself usable (set ``.reason`` to refuse)."""
+    module = types.ModuleType(TENSORRT_MODULE)
+    module.reason = None
+    module.tensorrt_unavailable_reason = lambda: module.reason
+    module.onnx_precision_for = lambda precision: precision
+    module.TensorRTBackend = FakeTensorRTBackend
+    monkeypatch.setitem(sys.modules, TENSORRT_MODULE, module)
+    return module
+
+
+@pytest.fixture
+def no_tensorrt_module(monkeypatch):
+    monkeypatch.setitem(sys.modules, TENSORRT_MODULE, None)  # import raises ImportError
+
+
+class FakeGpuOrt:
+    """Stands in for OnnxRuntimeBackend where onnxruntime-gpu is installed."""
+
+    name = "onnxruntime"
+    fail_with_providers: str | None = None
+
+    def __init__(self, onnx_path, output_stride, providers=None, threads=None):
+        if providers and self.fail_with_providers:
+            raise BackendUnavailableError(self.fail_with_providers)
+        self.providers, self.threads = providers, threads
+
+    def describe(self):
+        return f"fake onnxruntime {self.providers}"
+
+
+@pytest.fixture
+def gpu_ort(monkeypatch):
+    monkeypatch.setattr(
+        factory, "available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    )
+    monkeypatch.setattr(factory, "OnnxRuntimeBackend", FakeGpuOrt)
+    monkeypatch.setattr(FakeGpuOrt, "fail_with_providers", None)
+    return FakeGpuOrt
+
+
+def test_onnxruntime_requested(caplog):
+    with caplog.at_level(logging.INFO, logger="posenet_ros.backends.factory"):
+        backend = create_backend("onnxruntime", 16, threads=1)
+    assert isinstance(backend, OnnxRuntimeBackend)
+    assert backend.selection_reason == "requested"
+    assert "(requested)" in backend.describe()
+    assert "inference backend: onnxruntime" in caplog.text
+
+
+def test_auto_falls_back_to_cpu_here(caplog, no_tensorrt_module):
+    with caplog.at_level(logging.INFO, logger="posenet_ros.backends.factory"):
+        backend = create_backend("auto", 8, input_size=(257, 257))
+    assert isinstance(backend, OnnxRuntimeBackend) and backend.output_stride == 8
+    assert backend.providers == ["CPUExecutionProvider"]
+    reason = backend.selection_reason
+    assert reason.startswith("auto: TensorRT unavailable (") and "cannot be imported" in reason
+    assert "onnxruntime-gpu not installed" in reason and reason.endswith("ONNX Runtime CPU")
+    assert reason in caplog.text and reason in backend.describe()
+
+
+def test_tensorrt_missing_module(no_tensorrt_module):
+    with pytest.raises(
+        BackendUnavailableError, match=r"tensorrt backend cannot run here: .*import"
+    ):
+        create_backend("tensorrt", 16, input_size=(257, 257))
+
+
+def test_tensorrt_unusable(fake_tensorrt):
+    fake_tensorrt.reason = "no CUDA device (cudaErrorNoDevice)"
+    with pytest.raises(BackendUnavailableError, match=r"cannot run here: no CUDA device"):
+        create_backend("tensorrt", 16, input_size=(257, 257))
+    backend = create_backend("auto", 16, input_size=(257, 257))
+    assert "TensorRT unavailable (no CUDA device" in backend.selection_reason
+
+
+def test_tensorrt_on_this_machine():
+    """Whatever the real module says (TensorRT is not installed here), it is one clear error."""
+    if not isinstance(factory._tensorrt_module(), str):
+        pytest.skip("TensorRT is usable here")
+    with pytest.raises(BackendUnavailableError, match=r"^the tensorrt backend cannot run here: "):
+        create_backend("tensorrt", 16, input_size=(257, 257))
+
+
+def test_tensorrt_requested(fake_tensorrt, tmp_path):
+    engines = tmp_path / "engines"
+    backend = create_backend(
+        "tensorrt", 8, input_size=(257, 321), precision="fp16", engine_cache_dir=engines
+    )
+    assert isinstance(backend, FakeTensorRTBackend)
+    assert backend.selection_reason == "requested"
+    assert backend.output_stride == 8 and backend.input_size == (257, 321)
+    assert backend.options == {"precision": "fp16", "engine_cache_dir": engines}
+    assert "_s8_257x321_fp16_" in backend.onnx_path.name
+
+
+def test_auto_prefers_tensorrt(fake_tensorrt, gpu_ort):
+    backend = create_backend("auto", 16, input_size=(257, 257), threads=2, precision="fp16")
+    assert isinstance(backend, FakeTensorRTBackend)
+    assert backend.options == {"precision": "fp16"}  # the ONNX Runtime options stay behind
+    assert backend.selection_reason == "auto: TensorRT and a CUDA device are available"
+
+
+def test_auto_without_input_size_skips_tensorrt(fake_tensorrt):
+    backend = create_backend("auto", 16)
+    assert isinstance(backend, OnnxRuntimeBackend)
+    assert "TensorRT unavailable (it needs a fixed input size)" in backend.selection_reason
+
+
+def test_auto_uses_onnxruntime_cuda(no_tensorrt_module, gpu_ort):
+    backend = create_backend("auto", 16, threads=2, precision="fp16")
+    assert isinstance(backend, FakeGpuOrt)
+    assert backend.providers == ["CUDAExecutionProvider"] and backend.threads == 2
+    assert backend.selection_reason.endswith("; ONNX Runtime CUDA")
+
+
+def test_auto_falls_back_when_cuda_fails_to_start(no_tensorrt_module, gpu_ort):
+    gpu_ort.fail_with_providers = "ONNX Runtime could not start CUDAExecutionProvider (no GPU)"
+    backend = create_backend("auto", 16)
+    assert backend.providers is None
+    assert "could not start CUDAExecutionProvider (no GPU); ONNX Runtime CPU" in (
+        backend.selection_reason
+    )
+
+
+def test_onnxruntime_with_unavailable_gpu_provider():
+    if "CUDAExecutionProvider" in factory.available_providers():
+        pytest.skip("onnxruntime-gpu is installed here")
+    with pytest.raises(BackendUnavailableError, match=r"install onnxruntime-gpu"):
+        create_backend("onnxruntime", 16, providers=["CUDAExecutionProvider"])
+
+
+def test_model_dir_is_used(tmp_path):
+    real = ensure_weights()
+    shutil.copy(real.json_path, tmp_path)
+    shutil.copy(real.bin_path, tmp_path)
+    backend = create_backend("onnxruntime", 16, input_size=(129, 129), model_dir=tmp_path)
+    assert backend.run is not None
+    assert len(list(tmp_path.glob("posenet_mnv1_075_s16_129x129_fp32_*.onnx"))) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "message"),
+    [
+        (("cuda", 16), {}, r"invalid backend 'cuda': expected one of auto, onnxruntime, tensorrt"),
+        (("onnxruntime", 32), {}, r"1\.0-multiplier"),
+        (("auto", 12), {}, r"invalid output_stride 12"),
+        (("onnxruntime", 16), {"precision": "fp16"}, r"unknown onnxruntime backend option"),
+        (("auto", 16), {"colour": "red"}, r"unknown backend option\(s\): colour"),
+        (("auto", 16), {"providers": ["CPUExecutionProvider"]}, r"providers option needs"),
+        (("onnxruntime", 16), {"input_size": (0, 0)}, r"invalid input_size"),
+    ],
+)
+def test_bad_arguments(args, kwargs, message):
+    with pytest.raises(InvalidConfigError, match=message):
+        create_backend(*args, **kwargs)
+
+
+def test_bad_tensorrt_arguments(fake_tensorrt):
+    with pytest.raises(InvalidConfigError, match=r"needs a fixed input_size"):
+        create_backend("tensorrt", 16)
+    with pytest.raises(InvalidConfigError, match=r"unknown tensorrt backend option\(s\): threads"):
+        create_backend("tensorrt", 16, input_size=(257, 257), threads=2)
