@@ -1,0 +1,139 @@
+"""The one orchestrator: RGB image → preprocessed tensor → network → decoded poses in source pixels.
+
+Output filters, applied after decoding (the defaults, 0, keep the reference output untouched):
+poses scoring below ``min_pose_score`` are dropped; keypoints scoring below
+``min_keypoint_score`` stay in the pose (messages and JSON always carry all 17, in reference
+order) with their position as decoded and their score set to 0.0, so every consumer treats
+them as absent without a second threshold. The pose score is the decoder's, unchanged.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from posenet_ros.backends.base import Backend, NetworkOutputs
+from posenet_ros.config import REBUILD_FIELDS, EstimatorConfig
+from posenet_ros.decode.multi_pose import decode_multiple_poses
+from posenet_ros.decode.single_pose import decode_single_pose
+from posenet_ros.errors import InvalidConfigError
+from posenet_ros.image_io import check_image_array
+from posenet_ros.preprocess import InputTransform, Preprocessor
+from posenet_ros.types import Pose
+
+
+@dataclass(frozen=True, slots=True)
+class StageTimings:
+    """Wall-clock seconds of each stage of one ``estimate``."""
+
+    preprocess: float
+    inference: float
+    decode: float
+    postprocess: float
+
+    @property
+    def total(self) -> float:
+        return self.preprocess + self.inference + self.decode + self.postprocess
+
+
+class PoseEstimator:
+    """Estimates poses on RGB frames with one backend; decode parameters may change per frame.
+
+    Not thread-safe: preprocessing reuses its buffers, so use one estimator per thread.
+    """
+
+    def __init__(self, config: EstimatorConfig, backend: Backend | None = None) -> None:
+        config = config.validated()
+        if backend is None:
+            # Imported here: an injected backend (tests, the ROS node's own) needs no runtime.
+            from posenet_ros.backends.factory import create_backend
+
+            backend = create_backend(config.backend, config.output_stride)
+        elif backend.output_stride != config.output_stride:
+            raise InvalidConfigError(
+                f"backend runs output_stride {backend.output_stride} but the configuration "
+                f"asks for {config.output_stride}"
+            )
+        self._config = config
+        self._backend = backend
+        self._preprocess = Preprocessor()
+
+    @property
+    def config(self) -> EstimatorConfig:
+        return self._config
+
+    @property
+    def backend(self) -> Backend:
+        return self._backend
+
+    def set_config(self, config: EstimatorConfig) -> None:
+        """Apply a new configuration from the next frame on (decode and input parameters).
+
+        Raises ``InvalidConfigError`` when it changes a field that needs a new backend
+        (``backend``, ``output_stride``): build a new ``PoseEstimator`` for those.
+        """
+        config = config.validated()
+        if self._config.needs_rebuild(config):
+            changed = sorted(
+                name
+                for name in REBUILD_FIELDS
+                if getattr(config, name) != getattr(self._config, name)
+            )
+            raise InvalidConfigError(
+                f"changing {', '.join(changed)} needs a new model: create a new PoseEstimator"
+            )
+        self._config = config
+
+    def estimate(self, image: np.ndarray) -> list[Pose]:
+        """Poses in ``image`` (H, W, 3) RGB, in source pixels, best first."""
+        return self.estimate_timed(image)[0]
+
+    def estimate_timed(self, image: np.ndarray) -> tuple[list[Pose], StageTimings]:
+        """``estimate`` plus the time spent in each stage (what the benchmark reports)."""
+        config = self._config  # one consistent configuration for the whole frame
+        image = check_image_array(image)
+        started = time.perf_counter()
+        tensor, transform = self._preprocess(image, config)
+        preprocessed = time.perf_counter()
+        outputs = self._backend.run(tensor)
+        inferred = time.perf_counter()
+        poses = decode(outputs, config)
+        decoded = time.perf_counter()
+        poses = filter_and_scale(poses, transform, config)
+        finished = time.perf_counter()
+        timings = StageTimings(
+            preprocessed - started, inferred - preprocessed, decoded - inferred, finished - decoded
+        )
+        return poses, timings
+
+
+def decode(outputs: NetworkOutputs, config: EstimatorConfig) -> list[Pose]:
+    """Single- or multi-pose decoding of the network outputs, in model-input pixels."""
+    if config.mode == "single":
+        return [decode_single_pose(outputs.heatmap, outputs.offsets, config.output_stride)]
+    return decode_multiple_poses(
+        outputs.heatmap,
+        outputs.offsets,
+        outputs.displacement_fwd,
+        outputs.displacement_bwd,
+        config.output_stride,
+        config.max_pose_detections,
+        config.score_threshold,
+        config.nms_radius,
+    )
+
+
+def filter_and_scale(
+    poses: list[Pose], transform: InputTransform, config: EstimatorConfig
+) -> list[Pose]:
+    """Drop weak poses, map the rest to source pixels and zero the scores of weak keypoints."""
+    kept = []
+    for pose in poses:
+        if pose.score < config.min_pose_score:
+            continue
+        keypoints = transform.to_source(pose.keypoints)
+        keypoints[keypoints[:, 2] < config.min_keypoint_score, 2] = 0.0
+        kept.append(Pose(pose.score, keypoints))
+    return kept
