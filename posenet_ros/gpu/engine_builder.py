@@ -43,14 +43,15 @@ def build_engine(
 
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace_bytes)
-    if precision == "fp16":
-        if not strongly_typed:
-            config.set_flag(trt.BuilderFlag.FP16)
-        elif not trt_compat.network_has_half_tensors(trt, network):
-            raise ModelError(
-                f"precision fp16 on TensorRT {trt.__version__} (strongly typed networks only) "
-                f"needs an FP16 ONNX export; {onnx_path.name} is FP32"
-            )
+    if precision == "fp32":
+        trt_compat.disable_tf32(trt, config)
+    elif not strongly_typed:
+        config.set_flag(trt.BuilderFlag.FP16)
+    elif not trt_compat.network_has_half_tensors(trt, network):
+        raise ModelError(
+            f"precision fp16 on TensorRT {trt.__version__} (strongly typed networks only) "
+            f"needs an FP16 ONNX export; {onnx_path.name} is FP32"
+        )
     profile = builder.create_optimization_profile()
     profile.set_shape(network.get_input(0).name, input_shape, input_shape, input_shape)
     config.add_optimization_profile(profile)

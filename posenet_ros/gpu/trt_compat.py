@@ -5,6 +5,7 @@ Differences are detected by capability (``hasattr`` on the bindings), never by v
 - 11.x builds strongly typed networks only: ``BuilderFlag.FP16`` is gone, so FP16 there needs
   an FP16 ONNX export built with ``STRONGLY_TYPED``.
 - ``IProgressMonitor`` exists from 10.0; older builds log no progress.
+- ``BuilderFlag.TF32`` (on by default) is cleared for "fp32" where it exists.
 """
 
 from __future__ import annotations
@@ -52,6 +53,13 @@ def supports_weak_fp16(trt: ModuleType) -> bool:
 def onnx_precision_for(trt: ModuleType, precision: str) -> str:
     """The precision of the ONNX export a ``precision`` engine must be built from."""
     return "fp16" if precision == "fp16" and not supports_weak_fp16(trt) else "fp32"
+
+
+def disable_tf32(trt: ModuleType, config: Any) -> None:
+    """Keep "fp32" engines in true FP32: TensorRT enables TF32 tensor cores by default."""
+    tf32 = getattr(trt.BuilderFlag, "TF32", None)
+    if tf32 is not None:
+        config.clear_flag(tf32)
 
 
 def network_flags(trt: ModuleType, strongly_typed: bool) -> int:

@@ -21,7 +21,8 @@ class FakeTrt:
     def __init__(self, weak_fp16: bool = True, parse_ok: bool = True, half: bool = False) -> None:
         self.calls: dict[str, object] = {"flags": set()}
         self.timing_data: list[bytes] = []
-        self.BuilderFlag = SimpleNamespace(FP16="FP16") if weak_fp16 else SimpleNamespace()
+        fp16 = {"FP16": "FP16"} if weak_fp16 else {}
+        self.BuilderFlag = SimpleNamespace(TF32="TF32", **fp16)
         self.NetworkDefinitionCreationFlag = SimpleNamespace(EXPLICIT_BATCH=0, STRONGLY_TYPED=1)
         self.MemoryPoolType = SimpleNamespace(WORKSPACE="WORKSPACE")
         self.DataType = SimpleNamespace(HALF="half")
@@ -61,6 +62,9 @@ class FakeTrt:
 
             def set_flag(self, flag):
                 fake.calls["flags"].add(flag)
+
+            def clear_flag(self, flag):
+                fake.calls["cleared"] = flag
 
             def add_optimization_profile(self, profile):
                 fake.calls["profiles"] = fake.calls.get("profiles", 0) + 1
@@ -105,6 +109,7 @@ def test_fp32_build_with_profile_workspace_and_timing_cache(tmp_path, caplog) ->
     assert trt.calls["profiles"] == 1
     assert trt.calls["workspace"] == ("WORKSPACE", 256 << 20)
     assert trt.calls["flags"] == set()
+    assert trt.calls["cleared"] == "TF32"  # true FP32, no TF32 tensor cores
     assert timing.read_bytes() == b"timings"
     assert "building TensorRT fp32 engine for m.onnx, input 1x257x257x3" in caplog.text
     assert "TensorRT engine built in" in caplog.text
@@ -115,6 +120,7 @@ def test_weak_fp16_sets_the_builder_flag(tmp_path) -> None:
     engine_builder.build_engine(trt, tmp_path / "m.onnx", SHAPE, "fp16", 1 << 20)
     assert trt.calls["flags"] == {"FP16"}
     assert trt.calls["network_flags"] == 1
+    assert "cleared" not in trt.calls
 
 
 def test_strongly_typed_fp16_takes_an_fp16_export(tmp_path) -> None:
