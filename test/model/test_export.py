@@ -60,6 +60,7 @@ def reference(real_weights):
         (8, (65, 65), False),
         (8, (48, 33), False),
         (8, (65, 65), True),
+        (16, (64, 66), True),
     ],
 )
 def test_matches_numpy_tf_semantics(model_dir, reference, stride, size, fixed):
