@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import logging
 import statistics
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ import numpy as np
 from posenet_ros.backends.onnxruntime_backend import OnnxRuntimeBackend
 from posenet_ros.config import EstimatorConfig
 from posenet_ros.decode import decode_multiple_poses, decode_single_pose
+from posenet_ros.errors import PoseNetError
 from posenet_ros.gpu.cuda import gpu_identity, import_cupy
 from posenet_ros.gpu.preprocess_cuda import GpuPreprocessor
 from posenet_ros.image_io import load_image
@@ -192,14 +194,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.frames < 1:
         parser.error("--frames must be >= 1")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    results = run_gpu_bench(
-        load_image(args.image),
-        args.resolutions,
-        args.modes,
-        args.frames,
-        args.output_stride,
-        args.model_dir,
-    )
+    try:
+        results = run_gpu_bench(
+            load_image(args.image),
+            args.resolutions,
+            args.modes,
+            args.frames,
+            args.output_stride,
+            args.model_dir,
+        )
+    except PoseNetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     print(format_results(results))
     return 0
 

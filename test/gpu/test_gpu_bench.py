@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from posenet_ros.errors import BackendUnavailableError
 from posenet_ros.gpu import bench
 from posenet_ros.gpu.bench import GpuBenchResult, format_results, run_gpu_bench
 
@@ -32,6 +33,14 @@ def test_bad_frame_count_is_refused(capsys) -> None:
     with pytest.raises(SystemExit):
         bench.main(["--frames", "0"])
     assert "--frames must be >= 1" in capsys.readouterr().err
+
+
+def test_missing_gpu_is_one_line(capsys, monkeypatch) -> None:
+    monkeypatch.setattr(
+        bench, "import_cupy", lambda: (_ for _ in ()).throw(BackendUnavailableError("no GPU here"))
+    )
+    assert bench.main(["--frames", "1"]) == 1
+    assert capsys.readouterr().err == "error: no GPU here\n"
 
 
 @pytest.mark.gpu
