@@ -121,7 +121,8 @@ class TensorRTBackend:
         )
         self._context = self._engine.create_execution_context()
         self._stream = cp.cuda.Stream(non_blocking=True)
-        self._buffers = self._bind_buffers(trt)
+        with self._stream:  # memory-pool blocks belong to the stream that uses them
+            self._buffers = self._bind_buffers(trt)
         self._preprocessor = GpuPreprocessor(cp, self._stream)
         self._staging = PinnedStaging(self._stream)
 

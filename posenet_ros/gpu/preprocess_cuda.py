@@ -90,7 +90,8 @@ class GpuPreprocessor:
         """Queue the one host-to-device copy of a (H, W, 3) uint8 frame; return the device copy."""
         image = check_frame(image)
         if self._frame is None or self._frame.shape != image.shape:
-            self._frame = self._cp.empty(image.shape, np.uint8)
+            with self._stream:  # memory-pool blocks belong to the stream that uses them
+                self._frame = self._cp.empty(image.shape, np.uint8)
         self._staging.to_device(image, self._frame)
         return self._frame
 
