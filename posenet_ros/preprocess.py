@@ -33,6 +33,7 @@ from posenet_ros.types import Pose
 NORMALISE_SCALE = np.float32(127.5)
 NORMALISE_SHIFT = np.float32(1.0)
 _CACHED_PLANS = 4  # distinct frame geometries kept (ROS streams use one or two)
+_BAND_BYTES = 1 << 19  # float64 work per band of output rows: fits a 1 MiB L2 cache
 
 
 class Padding(NamedTuple):
@@ -143,14 +144,13 @@ class _Axis(NamedTuple):
 
     Output positions ``active`` have at least one neighbour inside the frame; the others only
     see padding and come out 0. ``index`` is ``[lower..., upper...]`` for the active positions,
-    clipped into the frame (mirrored if asked); ``zero`` are the spans of ``index`` whose
-    neighbour is padding.
+    clipped into the frame (mirrored if asked); ``outside`` marks those that are padding.
     """
 
     active: slice
     index: np.ndarray
+    outside: np.ndarray
     frac: np.ndarray
-    zero: list[slice]
 
 
 def _axis(size: int, pad_before: int, pad_after: int, out_size: int, mirror: bool) -> _Axis:
@@ -165,11 +165,11 @@ def _axis(size: int, pad_before: int, pad_after: int, out_size: int, mirror: boo
     positions = np.flatnonzero(inside)
     active = slice(int(positions[0]), int(positions[-1]) + 1) if positions.size else slice(0, 0)
     index = np.concatenate([lower[active], upper[active]])
-    zero = _runs((index < 0) | (index >= size))
+    outside = (index < 0) | (index >= size)
     index = np.clip(index, 0, size - 1)
     if mirror:
         index = size - 1 - index
-    return _Axis(active, index, frac[active], zero)
+    return _Axis(active, index, outside, frac[active])
 
 
 def _runs(mask: np.ndarray) -> list[slice]:
@@ -178,11 +178,21 @@ def _runs(mask: np.ndarray) -> list[slice]:
     return [slice(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
 
 
+class _Block(NamedTuple):
+    """A band of output rows resized together (small enough to stay in the CPU cache)."""
+
+    out: slice  # rows of the output window
+    rows: np.ndarray  # source rows [lower..., upper...] of those output rows
+    zero: list[slice]  # spans of ``rows`` that are padding
+    frac: np.ndarray  # (n, 1) vertical lerp fractions
+
+
 class BilinearResizer:
     """tfjs ``resizeBilinear`` (no align-corners, no half-pixel centres) of a zero-padded frame.
 
     Tables and work buffers are built once per geometry, so ``run`` is not thread-safe. Only
-    the output window that sees the frame is computed; the rest is padding, written once.
+    the output ``window`` that sees the frame is computed (the rest is padding), in bands of
+    rows whose float64 work buffers fit the CPU cache.
     """
 
     def __init__(
@@ -200,55 +210,76 @@ class BilinearResizer:
         self.out_shape = (out_h, out_w)
         self.window = (rows.active, cols.active)
         n_rows, n_cols = rows.frac.size, cols.frac.size
-        # Rows [lower..., upper...] are gathered once; the upper half starts at n_rows.
-        self._rows = rows.index
-        self._zero_rows = rows.zero
+        band = max(1, _BAND_BYTES // (2 * 3 * 8 * max(n_cols, 1)))
+        self._blocks = []
+        for start in range(0, n_rows, band):
+            part = np.r_[start : min(start + band, n_rows)]
+            both = np.concatenate([part, part + n_rows])
+            self._blocks.append(
+                _Block(
+                    slice(start, start + part.size),
+                    rows.index[both],
+                    _runs(rows.outside[both]),
+                    rows.frac[part, None],
+                )
+            )
         # Columns as flat (pixel * 3 + channel) offsets into a gathered row: a 1-byte take
         # is faster than gathering 3-byte pixels.
         flat = (cols.index[:, None] * 3 + np.arange(3)).reshape(2, -1)
         self._cols_left, self._cols_right = flat[0], flat[1]
-        self._zero_cols = [slice(3 * s.start, 3 * s.stop) for s in cols.zero]
+        self._zero_left = [slice(3 * s.start, 3 * s.stop) for s in _runs(cols.outside[:n_cols])]
+        self._zero_right = [slice(3 * s.start, 3 * s.stop) for s in _runs(cols.outside[n_cols:])]
         self._col_frac = np.repeat(cols.frac, 3)[None, :]
-        self._row_frac = rows.frac[:, None]
-        self._row_buf = np.empty((2 * n_rows, width * 3), dtype)
-        self._cols_buf = np.empty((2 * n_rows, 2 * n_cols * 3), dtype)
-        self._horizontal = np.empty((2 * n_rows, n_cols * 3), np.float64)
-        self._vertical = np.empty((n_rows, n_cols, 3), np.float64)
+        band = min(band, n_rows)
+        self._row_buf = np.empty((2 * band, width * 3), dtype)
+        self._left = np.empty((2 * band, n_cols * 3), dtype)
+        self._right = np.empty_like(self._left)
+        self._horizontal = np.empty((2 * band, n_cols * 3), np.float64)
+        self._vertical = np.empty((band, n_cols * 3), np.float64)
 
-    def run(self, image: np.ndarray) -> np.ndarray:
-        """Resize a C-contiguous (H, W, 3) ``image``; returns the float64 values of ``window``.
-
-        The returned (rows, cols, 3) array is a work buffer, overwritten by the next call.
-        """
+    def run(self, image: np.ndarray, out: np.ndarray, normalise: bool = False) -> np.ndarray:
+        """Resize a C-contiguous (H, W, 3) ``image`` into ``out``, the float32 (rows, cols, 3)
+        ``window`` of the output; ``normalise`` maps it with ``x / 127.5 - 1`` (in float32,
+        after rounding to float32, as tfjs does)."""
         height, width = self.shape
-        rows = self._row_buf
-        np.take(image.reshape(height, width * 3), self._rows, axis=0, out=rows)
-        for span in self._zero_rows:
-            rows[span] = 0
-        half = self._cols_left.size
-        left, right = self._cols_buf[:, :half], self._cols_buf[:, half:]
-        np.take(rows, self._cols_left, axis=1, out=left)
-        np.take(rows, self._cols_right, axis=1, out=right)
-        for span in self._zero_cols:
-            self._cols_buf[:, span] = 0
-        # top = a + (b - a) * frac per source row, in float64 like the tfjs CPU kernel ...
-        horizontal = self._horizontal
-        np.subtract(right, left, out=horizontal, dtype=np.float64)
-        np.multiply(horizontal, self._col_frac, out=horizontal)
-        np.add(horizontal, left, out=horizontal)
-        # ... then between the lower and upper source rows (the caller stores it as float32).
-        n_rows = self._row_frac.shape[0]
-        top, bottom = horizontal[:n_rows], horizontal[n_rows:]
-        vertical = self._vertical.reshape(top.shape)
-        np.subtract(bottom, top, out=vertical)
-        np.multiply(vertical, self._row_frac, out=vertical)
-        np.add(vertical, top, out=vertical)
-        return self._vertical
+        source = image.reshape(height, width * 3)
+        for block in self._blocks:
+            n = block.frac.shape[0]
+            rows = self._row_buf[: 2 * n]
+            np.take(source, block.rows, axis=0, out=rows)
+            for span in block.zero:
+                rows[span] = 0
+            left, right = self._left[: 2 * n], self._right[: 2 * n]
+            np.take(rows, self._cols_left, axis=1, out=left)
+            np.take(rows, self._cols_right, axis=1, out=right)
+            for span in self._zero_left:
+                left[:, span] = 0
+            for span in self._zero_right:
+                right[:, span] = 0
+            # top = a + (b - a) * frac for each source row, in float64 like tfjs's JS numbers ...
+            horizontal = self._horizontal[: 2 * n]
+            np.subtract(right, left, out=horizontal, dtype=np.float64)
+            np.multiply(horizontal, self._col_frac, out=horizontal)
+            np.add(horizontal, left, out=horizontal)
+            # ... then between the lower and upper source rows, stored as float32.
+            top, bottom = horizontal[:n], horizontal[n:]
+            vertical = self._vertical[:n]
+            np.subtract(bottom, top, out=vertical)
+            np.multiply(vertical, block.frac, out=vertical)
+            np.add(vertical, top, out=vertical)
+            vertical = vertical.reshape(n, -1, 3)  # a view: ``out`` may be strided
+            target = out[block.out]
+            if normalise:  # dtype= rounds to float32 before dividing
+                np.divide(vertical, NORMALISE_SCALE, out=target, dtype=np.float32)
+                np.subtract(target, NORMALISE_SHIFT, out=target)
+            else:
+                target[...] = vertical
+        return out
 
     def resize_into(self, image: np.ndarray, out: np.ndarray) -> np.ndarray:
         """Write the full float32 (out_h, out_w, 3) resize of ``image`` into ``out``."""
         out.fill(0)
-        out[self.window] = self.run(image)
+        self.run(image, out[self.window])
         return out
 
 
@@ -288,10 +319,7 @@ class Preprocessor:
         transform = input_transform(height, width, config)
         plan = self._plan(transform, image.dtype)
         image = np.ascontiguousarray(image)
-        # float32 rounding first, then x / 127.5 - 1 in float32 (dtype= casts before dividing).
-        window = plan.window
-        np.divide(plan.resizer.run(image), NORMALISE_SCALE, out=window, dtype=np.float32)
-        np.subtract(window, NORMALISE_SHIFT, out=window)
+        plan.resizer.run(image, plan.window, normalise=True)
         return plan.tensor, transform
 
     def _plan(self, transform: InputTransform, dtype: np.dtype) -> _Plan:
