@@ -7,60 +7,24 @@ written to ``out/parity_summary.json``.
 
 from __future__ import annotations
 
-import itertools
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from posenet_ros.config import EstimatorConfig
+from parity.cases import (
+    CASES,
+    KEYPOINT_TOLERANCE_PX,
+    SCORE_TOLERANCE,
+    ParityCase,
+    parity_config,
+)
+from parity.compare import PoseDifference
 from posenet_ros.reference.images import IMAGES, build_test_images
 from posenet_ros.reference.runner import PosesJob, ReferenceRunner
-from test.parity.compare import PoseDifference
 
-KEYPOINT_TOLERANCE_PX = 0.5
-SCORE_TOLERANCE = 1e-3
 SUMMARY_PATH = Path(__file__).resolve().parents[2] / "out" / "parity_summary.json"
-
-
-@dataclass(frozen=True, slots=True)
-class ParityCase:
-    image: str
-    input_resolution: int
-    output_stride: int
-    mode: str
-    flip_horizontal: bool
-
-    @property
-    def settings(self) -> tuple[int, int, str, bool]:
-        return (self.input_resolution, self.output_stride, self.mode, self.flip_horizontal)
-
-    @property
-    def config(self) -> EstimatorConfig:
-        """Our side runs ONNX Runtime on CPU (the reference ignores ``backend``)."""
-        return _config(*self.settings)
-
-    def __str__(self) -> str:
-        flip = "-flip" if self.flip_horizontal else ""
-        return f"{self.image}-{self.input_resolution}-s{self.output_stride}-{self.mode}{flip}"
-
-
-def _config(input_resolution: int, output_stride: int, mode: str, flip: bool) -> EstimatorConfig:
-    return EstimatorConfig(
-        mode=mode,
-        input_resolution=input_resolution,
-        output_stride=output_stride,
-        flip_horizontal=flip,
-        backend="onnxruntime",
-    ).validated()
-
-
-CASES = tuple(
-    ParityCase(*values)
-    for values in itertools.product(IMAGES, (257, 513), (16, 8), ("single", "multi"), (False, True))
-)
 _RESULTS = pytest.StashKey[dict[str, PoseDifference]]()
 
 
@@ -75,7 +39,9 @@ def reference_results(parity_images: dict[str, Path]) -> dict[ParityCase, dict[s
     settings = sorted({case.settings for case in CASES})
     names = tuple(IMAGES)
     images = tuple(parity_images[name] for name in names)
-    run = ReferenceRunner(reuse_results=True).run([PosesJob(images, _config(*s)) for s in settings])
+    run = ReferenceRunner(reuse_results=True).run(
+        [PosesJob(images, parity_config(*s)) for s in settings]
+    )
     return {
         ParityCase(name, *key): per_image[index]
         for key, per_image in zip(settings, run.results, strict=True)

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from test.parity.compare import compare_poses
-from test.parity.conftest import CASES, KEYPOINT_TOLERANCE_PX, SCORE_TOLERANCE, ParityCase
+from parity.cases import CASES, KEYPOINT_TOLERANCE_PX, SCORE_TOLERANCE, ParityCase
+from parity.compare import compare_poses
 
 pytestmark = pytest.mark.parity
 
