@@ -9,7 +9,14 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["posenet_ros", "posenet_ros.*"]),
-    package_data={"posenet_ros": ["py.typed"]},
+    package_data={
+        "posenet_ros": [
+            "py.typed",
+            "reference/node/*.js",
+            "reference/node/package.json",
+            "reference/node/package-lock.json",
+        ]
+    },
     install_requires=[
         "numpy>=1.24",
         "onnx>=1.15",
