@@ -44,8 +44,8 @@ def draw_poses(
     (H, W, 3) uint8 array, or ``image`` itself, drawn on, with ``in_place=True``.
     """
     height, width = image.shape[:2]
-    radius = radius if radius is not None else max(2, round(min(height, width) / 150))
-    line_width = line_width if line_width is not None else max(1, radius // 2)
+    radius = radius if radius is not None else max(3, round(min(height, width) / 100))
+    line_width = line_width if line_width is not None else max(2, radius // 2)
     canvas = Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8))
     pen = ImageDraw.Draw(canvas)
     for index, pose in enumerate(poses):

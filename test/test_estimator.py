@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from core_fakes import FakeBackend, fixed_outputs
 
-from posenet_ros.backends.base import NetworkOutputs
 from posenet_ros.config import EstimatorConfig
 from posenet_ros.decode.multi_pose import decode_multiple_poses
 from posenet_ros.decode.single_pose import decode_single_pose
@@ -16,33 +16,6 @@ from posenet_ros.preprocess import input_transform
 
 CONFIG = EstimatorConfig(input_resolution=33, output_stride=16)
 FRAME = np.random.default_rng(0).integers(0, 256, (40, 60, 3), dtype=np.uint8)
-
-
-def fixed_outputs() -> NetworkOutputs:
-    """3x3 cells (input 33, stride 16): every part peaks in the centre cell, part k at
-    (16 + 2k, 16 + k) after its offsets; the peak strength falls with k."""
-    heatmap = np.full((3, 3, 17), -4.0, np.float32)
-    heatmap[1, 1] = np.linspace(4.0, -1.0, 17)
-    offsets = np.zeros((3, 3, 34), np.float32)
-    offsets[1, 1, :17] = np.arange(17)
-    offsets[1, 1, 17:] = 2 * np.arange(17)
-    displacements = np.zeros((3, 3, 32), np.float32)
-    return NetworkOutputs(heatmap, offsets, displacements, displacements.copy())
-
-
-class FakeBackend:
-    name = "fake"
-
-    def __init__(self, output_stride: int = 16) -> None:
-        self.output_stride = output_stride
-        self.inputs: list[np.ndarray] = []
-
-    def run(self, image: np.ndarray) -> NetworkOutputs:
-        self.inputs.append(image.copy())
-        return fixed_outputs()
-
-    def describe(self) -> str:
-        return "fake backend"
 
 
 def expected(config: EstimatorConfig, frame: np.ndarray = FRAME) -> list[np.ndarray]:
