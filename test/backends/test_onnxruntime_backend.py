@@ -5,7 +5,12 @@ import pytest
 from posenet_ros.backends import onnxruntime_backend
 from posenet_ros.backends.base import NetworkOutputs
 from posenet_ros.backends.onnxruntime_backend import OnnxRuntimeBackend
-from posenet_ros.errors import BackendUnavailableError, InvalidConfigError, InvalidImageError
+from posenet_ros.errors import (
+    BackendUnavailableError,
+    InvalidConfigError,
+    InvalidImageError,
+    ModelError,
+)
 from posenet_ros.model.export import ensure_onnx
 
 
@@ -124,3 +129,14 @@ def test_malformed_providers(providers):
 def test_bad_threads(threads):
     with pytest.raises(InvalidConfigError, match=r"invalid threads"):
         OnnxRuntimeBackend(ensure_onnx(16), 16, threads=threads)
+
+
+def test_missing_model_file(tmp_path):
+    with pytest.raises(ModelError, match=r"ONNX model .*nothing\.onnx does not exist"):
+        OnnxRuntimeBackend(tmp_path / "nothing.onnx", 16)
+
+
+def test_unloadable_model_file(tmp_path):
+    (tmp_path / "bad.onnx").write_bytes(b"not a model")
+    with pytest.raises(ModelError, match=r"ONNX Runtime cannot load .*bad\.onnx: "):
+        OnnxRuntimeBackend(tmp_path / "bad.onnx", 16)
