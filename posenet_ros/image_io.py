@@ -133,8 +133,11 @@ def _head(source: ImageSource, is_bytes: bool) -> bytes:
 def _unidentified(name: str, head: bytes) -> str:
     if len(head) == _PNG_HEADER.size:
         signature, _, chunk, width, height = _PNG_HEADER.unpack(head)
-        if signature.startswith(b"\x89PNG") and chunk == b"IHDR" and 0 in (width, height):
-            return f"image {name} is empty ({width}x{height} pixels)"
+        if signature.startswith(b"\x89PNG") and chunk == b"IHDR":
+            if 0 in (width, height):
+                return f"image {name} is empty ({width}x{height} pixels)"
+            if width * height > MAX_IMAGE_PIXELS:
+                return _too_large(name, (width, height))
     for signature, kind in _SIGNATURES.items():
         if head.startswith(signature):
             return f"{kind} data in {name} is truncated or corrupt (cannot read its header)"

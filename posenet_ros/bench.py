@@ -1,0 +1,272 @@
+"""Benchmark: per-stage times, end-to-end FPS, and the speed ratio against the reference in Node.
+
+For each output stride, input resolution and image, inference alone (``backend.run`` on a
+ready tensor) and the whole ``estimate`` (multi-pose) run alternately, so load changes on the
+machine hit both alike; the decoders are timed on one frame's outputs. Figures are medians.
+The reference (@tensorflow-models/posenet 2.2.2 on tfjs-node's CPU backend in Node) runs the
+same PNGs in the same invocation afterwards; its figure is its mean ``estimateMultiplePoses``
+time, compared with our mean end-to-end time.
+"""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from posenet_ros.backends.base import Backend
+from posenet_ros.backends.factory import create_backend
+from posenet_ros.config import EstimatorConfig
+from posenet_ros.decode.multi_pose import decode_multiple_poses
+from posenet_ros.decode.single_pose import decode_single_pose
+from posenet_ros.errors import PoseNetError
+from posenet_ros.estimator import PoseEstimator
+from posenet_ros.preprocess import Preprocessor
+
+DEFAULT_IMAGES = ("astronaut", "group_landscape")
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class BenchRow:
+    """Times in milliseconds for one image at one stride and resolution."""
+
+    image: str
+    width: int
+    height: int
+    output_stride: int
+    input_resolution: int
+    poses: int
+    preprocess_ms: float
+    inference_ms: float
+    single_decode_ms: float
+    multi_decode_ms: float
+    e2e_ms: float
+    e2e_mean_ms: float
+    reference_ms: float | None = None
+
+    @property
+    def fps(self) -> float:
+        return 1000.0 / self.e2e_ms
+
+    @property
+    def e2e_over_inference(self) -> float:
+        return self.e2e_ms / self.inference_ms
+
+    @property
+    def speedup(self) -> float | None:
+        """How many times faster than the reference (mean vs mean)."""
+        return None if self.reference_ms is None else self.reference_ms / self.e2e_mean_ms
+
+
+@dataclass(slots=True)
+class BenchReport:
+    backend: str
+    repeat: int
+    rows: list[BenchRow] = field(default_factory=list)
+    reference_note: str = ""
+    reference_versions: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        rows = [
+            {
+                **asdict(row),
+                "fps": row.fps,
+                "e2e_over_inference": row.e2e_over_inference,
+                "speedup_vs_reference": row.speedup,
+            }
+            for row in self.rows
+        ]
+        return {
+            "backend": self.backend,
+            "repeat": self.repeat,
+            "statistic": "median (reference and speedup: means)",
+            "reference": {"note": self.reference_note, "versions": self.reference_versions},
+            "rows": rows,
+        }
+
+    def table(self) -> str:
+        """The report as a fixed-width text table with a header and notes."""
+        header = (
+            f"{'image':<16} {'size':>9} {'stride':>6} {'res':>4} {'poses':>5} {'prep':>6} "
+            f"{'infer':>7} {'single':>6} {'multi':>6} {'e2e':>7} {'FPS':>6} {'e2e/inf':>7} "
+            f"{'node':>8} {'x node':>6}"
+        )
+        lines = [f"backend: {self.backend}", f"times in ms, medians of {self.repeat} runs", header]
+        for row in self.rows:
+            node = "-" if row.reference_ms is None else f"{row.reference_ms:8.1f}"
+            speed = "-" if row.speedup is None else f"{row.speedup:6.1f}"
+            lines.append(
+                f"{row.image:<16} {row.width:>4}x{row.height:<4} {row.output_stride:>6} "
+                f"{row.input_resolution:>4} {row.poses:>5} {row.preprocess_ms:6.2f} "
+                f"{row.inference_ms:7.2f} {row.single_decode_ms:6.2f} {row.multi_decode_ms:6.2f} "
+                f"{row.e2e_ms:7.2f} {row.fps:6.1f} {row.e2e_over_inference:7.3f} "
+                f"{node:>8} {speed:>6}"
+            )
+        lines.append(
+            "e2e = estimate() multi-pose (preprocess + inference + decode + scale back); "
+            "node = reference posenet 2.2.2 estimateMultiplePoses, mean; x node = its mean / ours"
+        )
+        if self.reference_note:
+            lines.append(f"reference: {self.reference_note}")
+        return "\n".join(lines)
+
+
+def default_images() -> dict[str, np.ndarray]:
+    """The parity photos (scikit-image's astronaut, and three people composed in one frame)."""
+    from posenet_ros.reference.images import IMAGES
+
+    return {name: np.asarray(IMAGES[name]().convert("RGB")) for name in DEFAULT_IMAGES}
+
+
+def run_bench(
+    images: dict[str, np.ndarray],
+    *,
+    backend: str = "auto",
+    resolutions: Sequence[int] = (257, 513),
+    strides: Sequence[int] = (16, 8),
+    repeat: int = 20,
+    warmup: int = 3,
+    reference: bool = True,
+    progress: Progress | None = None,
+) -> BenchReport:
+    """Measure every (stride, resolution, image); then the reference on the same PNGs."""
+    report_progress = progress or (lambda _line: None)
+    configs = [
+        EstimatorConfig(input_resolution=r, output_stride=s, backend=backend).validated()
+        for s in strides
+        for r in resolutions
+    ]
+    rows: list[BenchRow] = []
+    described = []
+    for stride in strides:
+        engine = create_backend(backend, stride)
+        described.append(engine.describe())
+        for config in (c for c in configs if c.output_stride == stride):
+            for name, image in images.items():
+                report_progress(f"stride {stride}, input {config.input_resolution}: {name}")
+                rows.append(_measure(name, image, config, engine, repeat, warmup))
+    report = BenchReport(backend="; ".join(described), repeat=repeat, rows=rows)
+    if reference:
+        report_progress("reference in Node ...")
+        _add_reference(report, images, configs, repeat)
+    else:
+        report.reference_note = "skipped (--no-reference)"
+    return report
+
+
+def _measure(
+    name: str,
+    image: np.ndarray,
+    config: EstimatorConfig,
+    backend: Backend,
+    repeat: int,
+    warmup: int,
+) -> BenchRow:
+    estimator = PoseEstimator(config, backend)
+    tensor = Preprocessor()(image, config)[0].copy()
+    for _ in range(warmup):
+        backend.run(tensor)
+        estimator.estimate(image)
+    inference, e2e, preprocess = [], [], []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        backend.run(tensor)
+        inference.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        poses, stages = estimator.estimate_timed(image)
+        e2e.append(time.perf_counter() - started)
+        preprocess.append(stages.preprocess)
+    maps = backend.run(tensor)
+    stride = config.output_stride
+    single = _timed(lambda: decode_single_pose(maps.heatmap, maps.offsets, stride), repeat)
+    multi = _timed(
+        lambda: decode_multiple_poses(
+            *maps,
+            stride,
+            config.max_pose_detections,
+            config.score_threshold,
+            config.nms_radius,
+        ),
+        repeat,
+    )
+    return BenchRow(
+        image=name,
+        width=image.shape[1],
+        height=image.shape[0],
+        output_stride=stride,
+        input_resolution=config.input_resolution or 0,
+        poses=len(poses),
+        preprocess_ms=_ms(statistics.median(preprocess)),
+        inference_ms=_ms(statistics.median(inference)),
+        single_decode_ms=single,
+        multi_decode_ms=multi,
+        e2e_ms=_ms(statistics.median(e2e)),
+        e2e_mean_ms=_ms(statistics.fmean(e2e)),
+    )
+
+
+def _timed(call: Callable[[], object], repeat: int) -> float:
+    call()
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - started)
+    return _ms(statistics.median(times))
+
+
+def _ms(seconds: float) -> float:
+    return seconds * 1000.0
+
+
+def _add_reference(
+    report: BenchReport,
+    images: dict[str, np.ndarray],
+    configs: list[EstimatorConfig],
+    repeat: int,
+) -> None:
+    """Fill ``reference_ms`` from one Node run on lossless PNGs of the same pixels."""
+    if shutil.which("node") is None:
+        report.reference_note = "skipped: node is not on PATH"
+        return
+    from posenet_ros.reference.runner import ReferenceRunner, TimingJob
+
+    repeats = max(1, min(repeat, 5))  # the reference is slow; its mean settles quickly
+    with tempfile.TemporaryDirectory(prefix="posenet-bench-") as folder:
+        paths = []
+        for name, image in images.items():
+            path = Path(folder) / f"{name}.png"
+            Image.fromarray(image).save(path, format="PNG")
+            paths.append(path)
+        jobs = [TimingJob(tuple(paths), config, repeats=repeats, warmup=1) for config in configs]
+        try:
+            result = ReferenceRunner().run(jobs)
+        except PoseNetError as exc:
+            report.reference_note = f"skipped: {exc}"
+            return
+    names = list(images)
+    by_case = {
+        (config.output_stride, config.input_resolution, name): ms
+        for config, timing in zip(configs, result.results, strict=True)
+        for name, ms in zip(names, timing.per_image_ms, strict=True)
+    }
+    report.rows = [
+        _with_reference(row, by_case.get((row.output_stride, row.input_resolution, row.image)))
+        for row in report.rows
+    ]
+    report.reference_versions = dict(result.versions)
+    report.reference_note = f"mean of {repeats} runs after 1 warm-up, same machine, same PNGs"
+
+
+def _with_reference(row: BenchRow, reference_ms: float | None) -> BenchRow:
+    values = asdict(row)
+    values["reference_ms"] = reference_ms
+    return BenchRow(**values)

@@ -1,0 +1,130 @@
+"""The benchmark's bookkeeping, with a fake backend and a fake reference runner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import pytest
+from core_fakes import FakeBackend
+
+from posenet_ros import bench
+from posenet_ros.bench import BenchRow, run_bench
+from posenet_ros.errors import PoseNetError
+
+IMAGES = {
+    "noise": np.random.default_rng(0).integers(0, 256, (40, 60, 3), dtype=np.uint8),
+    "tall": np.zeros((70, 30, 3), np.uint8),
+}
+
+
+@pytest.fixture(autouse=True)
+def fake_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bench, "create_backend", lambda name, stride: FakeBackend(stride))
+
+
+def row(**changes: object) -> BenchRow:
+    values = dict(
+        image="x",
+        width=4,
+        height=3,
+        output_stride=16,
+        input_resolution=257,
+        poses=1,
+        preprocess_ms=1.0,
+        inference_ms=10.0,
+        single_decode_ms=0.1,
+        multi_decode_ms=0.5,
+        e2e_ms=12.5,
+        e2e_mean_ms=12.0,
+    )
+    values.update(changes)
+    return BenchRow(**values)  # type: ignore[arg-type]
+
+
+def test_row_ratios() -> None:
+    assert row().fps == 80.0
+    assert row().e2e_over_inference == 1.25
+    assert row().speedup is None
+    assert row(reference_ms=120.0).speedup == 10.0
+
+
+def test_run_bench_measures_every_case_in_order() -> None:
+    report = run_bench(
+        IMAGES, resolutions=(33, 65), strides=(16, 8), repeat=2, warmup=0, reference=False
+    )
+    cases = [(r.output_stride, r.input_resolution, r.image) for r in report.rows]
+    assert cases == [(s, r, name) for s in (16, 8) for r in (33, 65) for name in ("noise", "tall")]
+    for measured in report.rows:
+        assert measured.inference_ms >= 0 and measured.e2e_ms > 0
+        assert measured.reference_ms is None
+    assert report.rows[1].width == 30 and report.rows[1].height == 70
+    assert report.backend == "fake backend; fake backend"
+    assert report.reference_note == "skipped (--no-reference)"
+
+
+def test_table_and_json_forms() -> None:
+    report = bench.BenchReport(backend="fake", repeat=3, rows=[row(), row(reference_ms=125.0)])
+    table = report.table()
+    assert "medians of 3 runs" in table
+    assert table.count("\n") == 5  # backend, statistic, header, 2 rows, legend
+    assert " 10.4" in table.splitlines()[4]  # 125 / 12 times faster than the reference
+    document = report.to_dict()
+    assert document["rows"][1]["speedup_vs_reference"] == pytest.approx(125.0 / 12.0)
+    assert document["rows"][0]["e2e_over_inference"] == 1.25
+
+
+class FakeRunner:
+    """Answers TimingJobs with 100 ms per image per stride-resolution index."""
+
+    jobs: ClassVar[list] = []
+
+    def run(self, jobs: list) -> object:
+        from posenet_ros.reference.runner import RunResult, Timing
+
+        FakeRunner.jobs = list(jobs)
+        results = []
+        for index, job in enumerate(jobs):
+            for path in job.images:
+                assert Path(path).read_bytes().startswith(b"\x89PNG")
+            per_image = tuple(100.0 * (index + 1) + i for i in range(len(job.images)))
+            results.append(Timing(per_image, sum(per_image) / len(per_image)))
+        return RunResult(versions={"@tensorflow-models/posenet": "2.2.2"}, results=results)
+
+
+def test_reference_times_are_matched_to_their_cases(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bench.shutil, "which", lambda name: "/usr/bin/node")
+    monkeypatch.setattr("posenet_ros.reference.runner.ReferenceRunner", FakeRunner)
+    report = run_bench(IMAGES, resolutions=(33, 65), strides=(16,), repeat=2, warmup=0)
+    assert [r.reference_ms for r in report.rows] == [100.0, 101.0, 200.0, 201.0]
+    assert [job.config.input_resolution for job in FakeRunner.jobs] == [33, 65]
+    assert all(job.config.mode == "multi" for job in FakeRunner.jobs)
+    assert report.reference_versions == {"@tensorflow-models/posenet": "2.2.2"}
+    assert "same PNGs" in report.reference_note
+
+
+def test_reference_skipped_without_node(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bench.shutil, "which", lambda name: None)
+    report = run_bench(IMAGES, resolutions=(33,), strides=(16,), repeat=1, warmup=0)
+    assert report.reference_note == "skipped: node is not on PATH"
+    assert all(r.reference_ms is None for r in report.rows)
+
+
+def test_reference_failure_becomes_a_note(monkeypatch: pytest.MonkeyPatch) -> None:
+    class BrokenRunner:
+        def run(self, jobs: list) -> object:
+            raise PoseNetError("npm ci failed: offline")
+
+    monkeypatch.setattr(bench.shutil, "which", lambda name: "/usr/bin/node")
+    monkeypatch.setattr("posenet_ros.reference.runner.ReferenceRunner", BrokenRunner)
+    report = run_bench(IMAGES, resolutions=(33,), strides=(16,), repeat=1, warmup=0)
+    assert report.reference_note == "skipped: npm ci failed: offline"
+
+
+def test_default_images_are_the_parity_photos() -> None:
+    pytest.importorskip("skimage")
+    images = bench.default_images()
+    assert list(images) == ["astronaut", "group_landscape"]
+    assert images["astronaut"].shape == (512, 512, 3)
+    assert images["group_landscape"].dtype == np.uint8
