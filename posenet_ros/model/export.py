@@ -68,7 +68,8 @@ def ensure_onnx(
     size_tag = "dynamic" if size is None else f"{size[0]}x{size[1]}"
     key = f"{weights.sha256}|s{output_stride}|{size_tag}|{precision}|v{EXPORTER_VERSION}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:12]
-    path = directory / f"posenet_mnv1_075_s{output_stride}_{size_tag}_{precision}_{digest}.onnx"
+    stem = f"posenet_mnv1_075_s{output_stride}_{size_tag}_{precision}"
+    path = directory / f"{stem}_{digest}.onnx"
     if path.exists():
         if _is_valid_export(path, key):
             return path
@@ -80,6 +81,9 @@ def ensure_onnx(
     onnx.checker.check_model(model, full_check=True)
     _atomic_write(path, model)
     log.info("exported %s in %.2f s", path.name, time.perf_counter() - started)
+    for stale in directory.glob(f"{stem}_*.onnx"):  # older exporter versions or weights
+        if stale != path:
+            stale.unlink(missing_ok=True)
     return path
 
 

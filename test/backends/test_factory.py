@@ -41,6 +41,14 @@ def fake_tensorrt(monkeypatch):
 
 
 @pytest.fixture
+def model_dir(tmp_path):
+    real = ensure_weights()
+    shutil.copy(real.json_path, tmp_path)
+    shutil.copy(real.bin_path, tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
 def no_tensorrt_module(monkeypatch):
     monkeypatch.setitem(sys.modules, TENSORRT_MODULE, None)  # import raises ImportError
 
@@ -113,10 +121,15 @@ def test_tensorrt_on_this_machine():
         create_backend("tensorrt", 16, input_size=(257, 257))
 
 
-def test_tensorrt_requested(fake_tensorrt, tmp_path):
-    engines = tmp_path / "engines"
+def test_tensorrt_requested(fake_tensorrt, model_dir):
+    engines = model_dir / "engines"
     backend = create_backend(
-        "tensorrt", 8, input_size=(257, 321), precision="fp16", engine_cache_dir=engines
+        "tensorrt",
+        8,
+        input_size=(257, 321),
+        model_dir=model_dir,
+        precision="fp16",
+        engine_cache_dir=engines,
     )
     assert isinstance(backend, FakeTensorRTBackend)
     assert backend.selection_reason == "requested"
@@ -125,8 +138,10 @@ def test_tensorrt_requested(fake_tensorrt, tmp_path):
     assert "_s8_257x321_fp16_" in backend.onnx_path.name
 
 
-def test_auto_prefers_tensorrt(fake_tensorrt, gpu_ort):
-    backend = create_backend("auto", 16, input_size=(257, 257), threads=2, precision="fp16")
+def test_auto_prefers_tensorrt(fake_tensorrt, gpu_ort, model_dir):
+    backend = create_backend(
+        "auto", 16, input_size=(257, 257), model_dir=model_dir, threads=2, precision="fp16"
+    )
     assert isinstance(backend, FakeTensorRTBackend)
     assert backend.options == {"precision": "fp16"}  # the ONNX Runtime options stay behind
     assert backend.selection_reason == "auto: TensorRT and a CUDA device are available"
@@ -161,13 +176,10 @@ def test_onnxruntime_with_unavailable_gpu_provider():
         create_backend("onnxruntime", 16, providers=["CUDAExecutionProvider"])
 
 
-def test_model_dir_is_used(tmp_path):
-    real = ensure_weights()
-    shutil.copy(real.json_path, tmp_path)
-    shutil.copy(real.bin_path, tmp_path)
-    backend = create_backend("onnxruntime", 16, input_size=(129, 129), model_dir=tmp_path)
+def test_model_dir_is_used(model_dir):
+    backend = create_backend("onnxruntime", 16, input_size=(129, 129), model_dir=model_dir)
     assert backend.run is not None
-    assert len(list(tmp_path.glob("posenet_mnv1_075_s16_129x129_fp32_*.onnx"))) == 1
+    assert len(list(model_dir.glob("posenet_mnv1_075_s16_129x129_fp32_*.onnx"))) == 1
 
 
 @pytest.mark.parametrize(

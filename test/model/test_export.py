@@ -137,6 +137,14 @@ def test_cache_is_reused(model_dir):
     assert ensure_onnx(16, (257, 257), model_dir) != path
 
 
+def test_stale_exports_are_removed(model_dir, monkeypatch):
+    old = ensure_onnx(16, None, model_dir)
+    other = ensure_onnx(8, None, model_dir)
+    monkeypatch.setattr(export, "EXPORTER_VERSION", export.EXPORTER_VERSION + 1)
+    new = ensure_onnx(16, None, model_dir)
+    assert new != old and new.exists() and not old.exists() and other.exists()
+
+
 def _truncate(path):
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
 
