@@ -1,4 +1,4 @@
-"""Estimator parameters with the reference 2.x defaults, validated with errors that name the value."""
+"""Estimator parameters with the reference 2.x defaults, validated with errors naming the value."""
 
 from __future__ import annotations
 
@@ -45,23 +45,16 @@ class EstimatorConfig:
             _fail("mode", self.mode, f"one of {', '.join(MODES)}")
         if self.backend not in BACKENDS:
             _fail("backend", self.backend, f"one of {', '.join(BACKENDS)}")
-        if self.output_stride == 32:
-            raise InvalidConfigError(
-                "output_stride 32 needs the MobileNetV1 1.0-multiplier model; the shipped "
-                "0.75-multiplier weights support 8 and 16 only (as in the reference)"
+        check_output_stride(self.output_stride)
+        if self.input_resolution is not None and (
+            not _is_int(self.input_resolution)
+            or not MIN_INPUT_RESOLUTION <= self.input_resolution <= MAX_INPUT_RESOLUTION
+        ):
+            _fail(
+                "input_resolution",
+                self.input_resolution,
+                f"an integer in [{MIN_INPUT_RESOLUTION}, {MAX_INPUT_RESOLUTION}]",
             )
-        if not _is_int(self.output_stride) or self.output_stride not in OUTPUT_STRIDES:
-            _fail("output_stride", self.output_stride, "8 or 16")
-        if self.input_resolution is not None:
-            if (
-                not _is_int(self.input_resolution)
-                or not MIN_INPUT_RESOLUTION <= self.input_resolution <= MAX_INPUT_RESOLUTION
-            ):
-                _fail(
-                    "input_resolution",
-                    self.input_resolution,
-                    f"an integer in [{MIN_INPUT_RESOLUTION}, {MAX_INPUT_RESOLUTION}]",
-                )
         lo, hi = IMAGE_SCALE_FACTOR_RANGE
         _check_range("image_scale_factor", self.image_scale_factor, lo, hi)
         if not isinstance(self.flip_horizontal, bool):
@@ -86,6 +79,18 @@ class EstimatorConfig:
     def needs_rebuild(self, other: EstimatorConfig) -> bool:
         """True when going from self to ``other`` needs a new backend."""
         return any(getattr(self, name) != getattr(other, name) for name in REBUILD_FIELDS)
+
+
+def check_output_stride(output_stride: object) -> int:
+    """Return ``output_stride`` if the shipped model supports it, else raise with the reason."""
+    if output_stride == 32:
+        raise InvalidConfigError(
+            "output_stride 32 needs the MobileNetV1 1.0-multiplier model; the shipped "
+            "0.75-multiplier weights support 8 and 16 only (as in the reference)"
+        )
+    if not _is_int(output_stride) or output_stride not in OUTPUT_STRIDES:
+        _fail("output_stride", output_stride, "8 or 16")
+    return output_stride
 
 
 def _is_int(value: object) -> bool:

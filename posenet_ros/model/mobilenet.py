@@ -14,7 +14,7 @@ from typing import Literal
 
 import numpy as np
 
-from posenet_ros.config import OUTPUT_STRIDES
+from posenet_ros.config import check_output_stride
 from posenet_ros.errors import InvalidConfigError, ModelError
 from posenet_ros.model.tfjs_graph import GraphNode, TfjsGraph
 
@@ -60,22 +60,6 @@ class MobileNetSpec:
     trunk: tuple[ConvLayer, ...]
     heads: dict[str, ConvLayer]  # output name -> head layer, in OUTPUT_NAMES order
     output_stride: int
-
-
-def check_output_stride(output_stride: object) -> int:
-    """Return ``output_stride`` if this model supports it, else raise ``InvalidConfigError``."""
-    if output_stride == 32:
-        raise InvalidConfigError(
-            "output_stride 32 needs the MobileNetV1 1.0-multiplier model; the shipped "
-            "0.75-multiplier weights support 8 and 16 only (as in the reference)"
-        )
-    if (
-        not isinstance(output_stride, int)
-        or isinstance(output_stride, bool)
-        or output_stride not in OUTPUT_STRIDES
-    ):
-        raise InvalidConfigError(f"invalid output_stride {output_stride!r}: expected 8 or 16")
-    return output_stride
 
 
 def build_spec(graph: TfjsGraph, output_stride: int) -> MobileNetSpec:
