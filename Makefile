@@ -27,7 +27,7 @@ ROS_DEPS := $(VENV)/.core-stamp
 endif
 # The whole run-time environment: the venv, then the colcon install (which chains the ROS one).
 ROS_ENV := . $(VENV)/bin/activate && . install/setup.sh
-ROS_SOURCES := CMakeLists.txt package.xml $(wildcard msg/* launch/* config/* data/*) \
+ROS_SOURCES := CMakeLists.txt package.xml $(wildcard msg/* launch/* config/* data/* env-hooks/*) \
 	$(shell find posenet_ros -name '*.py' -not -path '*/node_modules/*')
 DEMO_SECONDS ?= 20
 
@@ -41,7 +41,8 @@ $(VENV)/.ros-stamp: requirements-ros.txt $(VENV)/.core-stamp
 	$(PIP) install -q -r requirements-ros.txt
 	PYTHON=$(abspath $(PY)) VIRTUAL_ENV=$(abspath $(VENV)) $(SHARED)/ros2-cli/install.sh $(abspath $(VENV))
 	@# lets colcon's install/setup.sh chain the venv's ROS environment
-	printf '%s\n' '. "$${COLCON_CURRENT_PREFIX}/setup.sh"' > $(VENV)/local_setup.sh
+	for shell in sh bash zsh; do \
+		printf '%s\n' '. "$${COLCON_CURRENT_PREFIX}/setup.sh"' > $(VENV)/local_setup.$$shell; done
 	touch $@
 
 install/.build-stamp: $(ROS_SOURCES) $(ROS_DEPS)

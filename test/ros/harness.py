@@ -1,0 +1,216 @@
+"""A real posenet_node process and an rclpy client talking to it over DDS (loopback)."""
+
+from __future__ import annotations
+
+import array
+import io
+import os
+import queue
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import rclpy
+from ament_index_python.packages import get_package_prefix
+from diagnostic_msgs.msg import DiagnosticArray
+from PIL import Image as PILImage
+from posenet_ros.msg import Poses
+from rcl_interfaces.msg import Parameter as ParameterMsg
+from rcl_interfaces.srv import GetParameters, SetParameters
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.parameter import Parameter
+from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from sensor_msgs.msg import CompressedImage, Image
+from std_msgs.msg import Header
+
+from posenet_ros.ros.image_conversions import rgb_to_image
+
+IMAGE_TOPIC = "/posenet_test/image"
+DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+WAIT_S = 60.0  # generous: the first frame may wait for a model export on a busy machine
+
+
+def node_executable() -> Path:
+    return Path(get_package_prefix("posenet_ros")) / "lib" / "posenet_ros" / "posenet_node"
+
+
+class NodeProcess:
+    """``posenet_node`` started as ``ros2 run`` would, in its own session (process group)."""
+
+    def __init__(self, *ros_args: str, name: str = "posenet") -> None:
+        self.name = name
+        self.output: list[str] = []
+        self.proc = subprocess.Popen(
+            [
+                str(node_executable()),
+                "--ros-args",
+                "-r",
+                f"__node:={name}",
+                "-r",
+                f"image:={IMAGE_TOPIC}",
+                *ros_args,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+            env=os.environ.copy(),
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.output.append(line.rstrip("\n"))
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def interrupt(self, timeout_s: float = 30.0) -> tuple[int, float]:
+        """SIGINT (as Ctrl-C); returns (exit code, seconds to exit)."""
+        start = time.monotonic()
+        self.proc.send_signal(signal.SIGINT)
+        code = self.proc.wait(timeout_s)
+        self._reader.join(5)
+        return code, time.monotonic() - start
+
+    def kill(self) -> None:
+        if self.alive():
+            self.proc.kill()
+            self.proc.wait()
+
+    def log(self) -> str:
+        return "\n".join(self.output)
+
+
+class Client:
+    """Publishes test images, collects /poses, sets and reads the node's parameters."""
+
+    def __init__(self, node_name: str = "posenet") -> None:
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        self.node = rclpy.create_node("posenet_test_client", context=self.context)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self.poses: queue.Queue[Poses] = queue.Queue()
+        self.images: queue.Queue[Image] = queue.Queue()
+        self.diagnostics: queue.Queue[DiagnosticArray] = queue.Queue()
+        reliable = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
+        self.raw = self.node.create_publisher(Image, IMAGE_TOPIC, reliable)
+        self.best_effort = self.node.create_publisher(Image, IMAGE_TOPIC, qos_profile_sensor_data)
+        self.compressed = self.node.create_publisher(
+            CompressedImage, IMAGE_TOPIC + "/compressed", reliable
+        )
+        self.node.create_subscription(Poses, "/poses", self.poses.put, 10)
+        self.node.create_subscription(DiagnosticArray, "/diagnostics", self.diagnostics.put, 10)
+        self._image_sub = None
+        self._set = self.node.create_client(SetParameters, f"/{node_name}/set_parameters")
+        self._get = self.node.create_client(GetParameters, f"/{node_name}/get_parameters")
+        self._stamp_ns = time.time_ns()
+        self._thread = threading.Thread(target=self.executor.spin, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self.executor.shutdown()
+        self.node.destroy_node()
+        rclpy.try_shutdown(context=self.context)
+        self._thread.join(5)
+
+    def wait_for_node(self) -> None:
+        assert self._set.wait_for_service(WAIT_S), "the node's parameter services never appeared"
+
+    def subscribe_annotated(self) -> None:
+        if self._image_sub is None:
+            self._image_sub = self.node.create_subscription(
+                Image, "/poses/image", self.images.put, qos_profile_sensor_data
+            )
+
+    # ------------------------------------------------------------------ images in, poses out
+    def header(self, frame_id: str = "test_camera") -> Header:
+        """A header stamped now, unique to this call (how replies are matched)."""
+        self._stamp_ns = max(self._stamp_ns + 1000, time.time_ns())
+        header = Header(frame_id=frame_id)
+        header.stamp.sec, header.stamp.nanosec = divmod(self._stamp_ns, 1_000_000_000)
+        return header
+
+    def infer(self, msg, publisher=None, timeout_s: float = WAIT_S) -> Poses:
+        """Publish ``msg`` (re-publishing until matched up with) and return its Poses."""
+        publisher = publisher or self._publisher_for(msg)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            publisher.publish(msg)
+            reply = self.wait_poses(msg.header, 1.0)
+            if reply is not None:
+                return reply
+        raise AssertionError(f"no /poses for the image stamped {msg.header.stamp}")
+
+    def wait_poses(self, header: Header, timeout_s: float) -> Poses | None:
+        deadline = time.monotonic() + timeout_s
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                reply = self.poses.get(timeout=left)
+            except queue.Empty:
+                return None
+            if reply.header.stamp == header.stamp:
+                return reply
+        return None
+
+    def _publisher_for(self, msg):
+        return self.compressed if isinstance(msg, CompressedImage) else self.raw
+
+    def raw_image(self, rgb: np.ndarray) -> Image:
+        return rgb_to_image(rgb, self.header())
+
+    def compressed_image(self, rgb: np.ndarray, fmt: str = "PNG") -> CompressedImage:
+        buffer = io.BytesIO()
+        PILImage.fromarray(rgb).save(buffer, format=fmt)
+        return CompressedImage(
+            header=self.header(), format=fmt.lower(), data=array.array("B", buffer.getvalue())
+        )
+
+    # ------------------------------------------------------------------ parameters
+    def set_parameters(self, **values):
+        request = SetParameters.Request(
+            parameters=[Parameter(k, value=v).to_parameter_msg() for k, v in values.items()]
+        )
+        return self._call(self._set, request).results
+
+    def get_parameters(self, *names: str) -> dict:
+        response = self._call(self._get, GetParameters.Request(names=list(names)))
+        return {
+            name: Parameter.from_parameter_msg(ParameterMsg(name=name, value=value)).value
+            for name, value in zip(names, response.values, strict=True)
+        }
+
+    def _call(self, client, request):
+        future = client.call_async(request)
+        done = threading.Event()
+        future.add_done_callback(lambda _f: done.set())
+        assert done.wait(WAIT_S), f"no reply from {client.srv_name}"
+        return future.result()
+
+    def wait_until_serving(self) -> dict:
+        """The node's diagnostics values once no model rebuild is pending."""
+        return self.wait_diagnostics(lambda values: values.get("rebuilding") == "false")
+
+    def wait_diagnostics(self, predicate) -> dict:
+        """The first diagnostics values, published from now on, that satisfy ``predicate``."""
+        after_ns = time.time_ns()
+        deadline = time.monotonic() + WAIT_S
+        last = {}
+        while time.monotonic() < deadline:
+            try:
+                array_msg = self.diagnostics.get(timeout=2.0)
+            except queue.Empty:
+                continue
+            stamp = array_msg.header.stamp
+            if stamp.sec * 1_000_000_000 + stamp.nanosec <= after_ns:
+                continue
+            for status in array_msg.status:
+                last = {kv.key: kv.value for kv in status.values}
+                if predicate(last):
+                    return last
+        raise AssertionError(f"diagnostics never matched; last: {last}")

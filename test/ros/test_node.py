@@ -1,0 +1,262 @@
+"""The real posenet_node process over DDS: poses, headers, encodings, live parameters, bad frames.
+
+Expected poses come from the core ``PoseEstimator`` run here on the same pixels with the same
+configuration, so "takes effect" means "the node now gives exactly what the core gives".
+"""
+
+from __future__ import annotations
+
+import array
+import queue
+import time
+
+import numpy as np
+import pytest
+
+from .requirements import require_ros_build
+
+require_ros_build()
+
+from posenet_ros.estimator import PoseEstimator  # noqa: E402
+from posenet_ros.image_io import load_image  # noqa: E402
+from posenet_ros.ros.parameters import PARAMETERS, estimator_config  # noqa: E402
+
+from .harness import DATA_DIR, Client, NodeProcess  # noqa: E402
+
+DEFAULTS = {spec.name: spec.default for spec in PARAMETERS}
+
+
+@pytest.fixture(scope="module")
+def node():
+    process = NodeProcess()
+    yield process
+    process.kill()
+
+
+@pytest.fixture(scope="module")
+def client(node):
+    client = Client()
+    client.wait_for_node()
+    yield client
+    client.close()
+
+
+@pytest.fixture(autouse=True)
+def defaults_restored(node, client):
+    """Every test starts and ends with the node alive and on its default parameters."""
+    yield
+    assert node.alive(), node.log()
+    results = client.set_parameters(**DEFAULTS)
+    assert all(r.successful for r in results), [r.reason for r in results]
+    client.wait_until_serving()
+
+
+@pytest.fixture(scope="module")
+def people() -> np.ndarray:
+    """Two people side by side, so that multi-pose parameters matter."""
+    astronaut = load_image(DATA_DIR / "astronaut.jpg")
+    return np.hstack([astronaut, load_image(DATA_DIR / "astronaut_mirrored.jpg")])
+
+
+_estimators: dict[tuple[str, int], PoseEstimator] = {}
+
+
+def core_poses(rgb: np.ndarray, **changes) -> list:
+    config = estimator_config(DEFAULTS | changes)
+    key = (config.backend, config.output_stride)
+    if key not in _estimators:
+        _estimators[key] = PoseEstimator(config)
+    estimator = _estimators[key]
+    estimator.set_config(config)
+    return estimator.estimate(rgb)
+
+
+def as_array(msg_pose) -> np.ndarray:
+    return np.array([[k.x, k.y, k.score] for k in msg_pose.keypoints], dtype=np.float64)
+
+
+def assert_same_poses(msg, expected) -> None:
+    """Same poses as the core, up to the float32 of the message fields."""
+    assert len(msg.poses) == len(expected)
+    for got, want in zip(msg.poses, expected, strict=True):
+        assert got.score == pytest.approx(want.score, rel=1e-6, abs=1e-7)
+        assert [k.id for k in got.keypoints] == list(range(17))
+        np.testing.assert_allclose(as_array(got), want.keypoints, rtol=1e-6, atol=1e-4)
+
+
+def test_poses_equal_the_core_and_carry_the_header(client, people):
+    msg = client.raw_image(people)
+    reply = client.infer(msg)
+    assert reply.header == msg.header
+    assert (reply.image_width, reply.image_height) == (people.shape[1], people.shape[0])
+    expected = core_poses(people)
+    assert len(expected) >= 2
+    assert_same_poses(reply, expected)
+
+
+@pytest.mark.parametrize("encoding", ["bgr8", "rgba8", "bgra8", "mono8"])
+@pytest.mark.parametrize("padding", [0, 6])
+def test_every_encoding_and_row_padding(client, people, encoding, padding):
+    rgb = people[::2, ::2]  # smaller frames keep this matrix quick
+    if encoding == "mono8":
+        rgb = np.repeat(rgb[:, :, :1], 3, axis=2)
+    pixels = {
+        "bgr8": rgb[:, :, ::-1],
+        "rgba8": np.dstack([rgb, np.full(rgb.shape[:2], 9, np.uint8)]),
+        "bgra8": np.dstack([rgb[:, :, ::-1], np.full(rgb.shape[:2], 9, np.uint8)]),
+        "mono8": rgb[:, :, 0],
+    }[encoding]
+    msg = client.raw_image(rgb)
+    rows = pixels.reshape(rgb.shape[0], -1)
+    padded = np.hstack([rows, np.zeros((rows.shape[0], padding), np.uint8)])
+    msg.encoding, msg.step = encoding, padded.shape[1]
+    msg.data = array.array("B", padded.tobytes())
+    assert_same_poses(client.infer(msg), core_poses(rgb))
+
+
+def test_a_best_effort_publisher_connects(client, people):
+    msg = client.raw_image(people)
+    assert_same_poses(client.infer(msg, publisher=client.best_effort), core_poses(people))
+
+
+def test_compressed_input(client, people):
+    result = client.set_parameters(input_transport="compressed")[0]
+    assert result.successful, result.reason
+    png = client.compressed_image(people, "PNG")
+    assert_same_poses(client.infer(png), core_poses(people))
+    jpeg = client.compressed_image(people, "JPEG")
+    decoded = load_image(jpeg.data.tobytes())
+    assert_same_poses(client.infer(jpeg), core_poses(decoded))
+
+
+def test_annotated_image_only_while_wanted(client, people):
+    client.subscribe_annotated()
+    for _ in range(20):  # until the node has discovered the new subscription
+        msg = client.raw_image(people)
+        client.infer(msg)
+        image = _image_for(client, msg.header, timeout_s=3.0)
+        if image is not None:
+            break
+    assert (image.header, image.encoding, image.width, image.height) == (
+        msg.header,
+        "rgb8",
+        people.shape[1],
+        people.shape[0],
+    )
+    drawn = np.frombuffer(image.data, np.uint8).reshape(people.shape)
+    assert (drawn != people).any()
+
+    assert client.set_parameters(publish_annotated_image=False)[0].successful
+    msg = client.raw_image(people)
+    client.infer(msg)
+    assert _image_for(client, msg.header, timeout_s=2.0) is None
+
+
+def _image_for(client, header, timeout_s: float):
+    deadline = time.monotonic() + timeout_s
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            image = client.images.get(timeout=left)
+        except queue.Empty:
+            return None
+        if image.header.stamp == header.stamp:
+            return image
+    return None
+
+
+LIVE_CHANGES = [
+    {"mode": "single"},
+    {"max_pose_detections": 1},
+    {"score_threshold": 0.9},
+    {"nms_radius": 200.0},
+    {"min_pose_score": 0.4},
+    {"min_keypoint_score": 0.8},
+    {"flip_horizontal": True},
+    {"input_resolution": 353},
+    {"input_resolution": 0, "image_scale_factor": 0.35},
+    {"output_stride": 8},
+    {"backend": "onnxruntime"},
+]
+
+
+@pytest.mark.parametrize("changes", LIVE_CHANGES, ids=lambda c: ",".join(c))
+def test_live_parameter_changes_take_effect(client, people, changes):
+    results = client.set_parameters(**changes)
+    assert all(r.successful for r in results), [r.reason for r in results]
+    assert client.get_parameters(*changes) == changes
+    client.wait_until_serving()  # stride and backend changes rebuild in the background
+    assert_same_poses(client.infer(client.raw_image(people)), core_poses(people, **changes))
+
+
+INVALID = [
+    ("mode", "dual", "mode"),
+    ("backend", "cuda", "backend"),
+    ("input_resolution", 20, "input_resolution"),
+    ("input_resolution", 5000, ""),
+    ("image_scale_factor", 5.0, ""),
+    ("output_stride", 32, "output_stride 32"),
+    ("output_stride", 12, "output_stride"),
+    ("flip_horizontal", "yes", ""),
+    ("max_pose_detections", 0, "max_pose_detections"),
+    ("score_threshold", 1.5, ""),
+    ("nms_radius", -1.0, "nms_radius"),
+    ("min_pose_score", -0.5, ""),
+    ("min_keypoint_score", float("nan"), ""),
+    ("input_transport", "theora", "input_transport"),
+    ("publish_annotated_image", 3, ""),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "reason"), INVALID, ids=lambda v: str(v))
+def test_invalid_values_are_refused_and_the_old_kept(client, people, name, value, reason):
+    (result,) = client.set_parameters(**{name: value})
+    assert not result.successful
+    assert result.reason
+    assert reason in result.reason
+    assert client.get_parameters(name) == {name: DEFAULTS[name]}
+
+
+def test_a_rebuild_keeps_serving_until_the_switch(client, people):
+    """Frames sent right after a stride change are still answered (by the old model)."""
+    assert client.set_parameters(output_stride=8)[0].successful
+    for _ in range(3):
+        assert client.infer(client.raw_image(people)).poses
+    client.wait_until_serving()
+    assert_same_poses(client.infer(client.raw_image(people)), core_poses(people, output_stride=8))
+
+
+def bad_raw_frames(client, rgb):
+    unknown = client.raw_image(rgb)
+    unknown.encoding = "yuv422_yuy2"
+    short = client.raw_image(rgb)
+    short.data = array.array("B", bytes(len(short.data) - 7))
+    narrow = client.raw_image(rgb)
+    narrow.step = rgb.shape[1] * 3 - 1
+    empty = client.raw_image(rgb)
+    empty.height, empty.width, empty.step, empty.data = 0, 0, 0, array.array("B")
+    return {"unknown encoding": unknown, "data size": short, "step": narrow, "empty": empty}
+
+
+def test_bad_raw_frames_leave_the_node_processing(client, people):
+    before = int(client.wait_until_serving()["bad_frames"])
+    for count, msg in enumerate(bad_raw_frames(client, people[:32, :32]).values(), before + 1):
+        client.raw.publish(msg)
+        client.wait_diagnostics(lambda values, n=count: int(values["bad_frames"]) >= n)
+        assert_same_poses(client.infer(client.raw_image(people)), core_poses(people))
+
+
+def test_corrupt_compressed_frames_leave_the_node_processing(client, people):
+    assert client.set_parameters(input_transport="compressed")[0].successful
+    before = int(client.wait_until_serving()["bad_frames"])
+    png = client.compressed_image(people, "PNG")
+    corrupt = {
+        "garbage": array.array("B", b"definitely not a PNG"),
+        "truncated": png.data[: len(png.data) // 3],
+        "empty": array.array("B"),
+    }
+    for count, data in enumerate(corrupt.values(), before + 1):
+        bad = client.compressed_image(people[:8, :8], "PNG")
+        bad.data = data
+        client.compressed.publish(bad)
+        client.wait_diagnostics(lambda values, n=count: int(values["bad_frames"]) >= n)
+        assert_same_poses(client.infer(client.compressed_image(people, "PNG")), core_poses(people))
