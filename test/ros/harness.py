@@ -40,15 +40,14 @@ def node_executable() -> Path:
 class NodeProcess:
     """``posenet_node`` started as ``ros2 run`` would, in its own session (process group)."""
 
-    def __init__(self, *ros_args: str, name: str = "posenet") -> None:
-        self.name = name
+    def __init__(self, *ros_args: str, namespace: str = "") -> None:
         self.output: list[str] = []
         self.proc = subprocess.Popen(
             [
                 str(node_executable()),
                 "--ros-args",
                 "-r",
-                f"__node:={name}",
+                f"__ns:={namespace or '/'}",
                 "-r",
                 f"image:={IMAGE_TOPIC}",
                 *ros_args,
@@ -89,7 +88,8 @@ class NodeProcess:
 class Client:
     """Publishes test images, collects /poses, sets and reads the node's parameters."""
 
-    def __init__(self, node_name: str = "posenet") -> None:
+    def __init__(self, namespace: str = "") -> None:
+        self.namespace = namespace
         self.context = rclpy.Context()
         rclpy.init(context=self.context)
         self.node = rclpy.create_node("posenet_test_client", context=self.context)
@@ -104,11 +104,11 @@ class Client:
         self.compressed = self.node.create_publisher(
             CompressedImage, IMAGE_TOPIC + "/compressed", reliable
         )
-        self.node.create_subscription(Poses, "/poses", self.poses.put, 10)
+        self.node.create_subscription(Poses, f"{namespace}/poses", self.poses.put, 10)
         self.node.create_subscription(DiagnosticArray, "/diagnostics", self.diagnostics.put, 10)
         self._image_sub = None
-        self._set = self.node.create_client(SetParameters, f"/{node_name}/set_parameters")
-        self._get = self.node.create_client(GetParameters, f"/{node_name}/get_parameters")
+        self._set = self.node.create_client(SetParameters, f"{namespace}/posenet/set_parameters")
+        self._get = self.node.create_client(GetParameters, f"{namespace}/posenet/get_parameters")
         self._stamp_ns = time.time_ns()
         self._thread = threading.Thread(target=self.executor.spin, daemon=True)
         self._thread.start()
@@ -125,7 +125,7 @@ class Client:
     def subscribe_annotated(self) -> None:
         if self._image_sub is None:
             self._image_sub = self.node.create_subscription(
-                Image, "/poses/image", self.images.put, qos_profile_sensor_data
+                Image, f"{self.namespace}/poses/image", self.images.put, qos_profile_sensor_data
             )
 
     # ------------------------------------------------------------------ images in, poses out
