@@ -3,9 +3,9 @@
 For each output stride, input resolution and image, inference alone (``backend.run`` on a
 ready tensor) and the whole ``estimate`` (multi-pose) run alternately, so load changes on the
 machine hit both alike; the decoders are timed on one frame's outputs. Figures are medians.
-The reference (@tensorflow-models/posenet 2.2.2 on tfjs-node's CPU backend in Node) runs the
-same PNGs in the same invocation afterwards; its figure is its mean ``estimateMultiplePoses``
-time, compared with our mean end-to-end time.
+The reference (@tensorflow-models/posenet 2.2.2 on the pure-JavaScript tfjs 3.21 CPU backend)
+runs the same PNGs in the same invocation afterwards; its figure is its mean
+``estimateMultiplePoses`` time, compared with our mean end-to-end time.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ class BenchRow:
 
 @dataclass(slots=True)
 class BenchReport:
-    backend: str
+    backends: list[str]  # one description per output stride
     repeat: int
     rows: list[BenchRow] = field(default_factory=list)
     reference_note: str = ""
@@ -85,7 +85,7 @@ class BenchReport:
             for row in self.rows
         ]
         return {
-            "backend": self.backend,
+            "backends": self.backends,
             "repeat": self.repeat,
             "statistic": "median (reference and speedup: means)",
             "reference": {"note": self.reference_note, "versions": self.reference_versions},
@@ -99,7 +99,8 @@ class BenchReport:
             f"{'infer':>7} {'single':>6} {'multi':>6} {'e2e':>7} {'FPS':>6} {'e2e/inf':>7} "
             f"{'node':>8} {'x node':>6}"
         )
-        lines = [f"backend: {self.backend}", f"times in ms, medians of {self.repeat} runs", header]
+        lines = [f"backend: {described}" for described in self.backends]
+        lines += [f"times in ms, medians of {self.repeat} runs", header]
         for row in self.rows:
             node = "-" if row.reference_ms is None else f"{row.reference_ms:8.1f}"
             speed = "-" if row.speedup is None else f"{row.speedup:6.1f}"
@@ -153,7 +154,7 @@ def run_bench(
             for name, image in images.items():
                 report_progress(f"stride {stride}, input {config.input_resolution}: {name}")
                 rows.append(_measure(name, image, config, engine, repeat, warmup))
-    report = BenchReport(backend="; ".join(described), repeat=repeat, rows=rows)
+    report = BenchReport(backends=described, repeat=repeat, rows=rows)
     if reference:
         report_progress("reference in Node ...")
         _add_reference(report, images, configs, repeat)

@@ -60,12 +60,12 @@ def test_run_bench_measures_every_case_in_order() -> None:
         assert measured.inference_ms >= 0 and measured.e2e_ms > 0
         assert measured.reference_ms is None
     assert report.rows[1].width == 30 and report.rows[1].height == 70
-    assert report.backend == "fake backend; fake backend"
+    assert report.backends == ["fake backend", "fake backend"]
     assert report.reference_note == "skipped (--no-reference)"
 
 
 def test_table_and_json_forms() -> None:
-    report = bench.BenchReport(backend="fake", repeat=3, rows=[row(), row(reference_ms=125.0)])
+    report = bench.BenchReport(backends=["fake"], repeat=3, rows=[row(), row(reference_ms=125.0)])
     table = report.table()
     assert "medians of 3 runs" in table
     assert table.count("\n") == 5  # backend, statistic, header, 2 rows, legend
