@@ -13,9 +13,10 @@ come back in mirrored coordinates and are only scaled (``size / input``) — as 
 
 The resize reproduces the tfjs CPU kernel bit for bit: source position ``dst * in / out``,
 ``floor`` and ``min(ceil, in - 1)`` neighbours, both lerps in float64 (``a + (b - a) * frac``,
-horizontal first), stored as float32. It is done separably with precomputed, cached index and
-weight tables and reused buffers, because a per-pixel or fully fancy-indexed NumPy version costs
-several milliseconds per frame and the frame budget is about one (no compiled extension needed).
+horizontal first), stored as float32. It runs separably, in cache-sized bands of rows, with
+index and weight tables and work buffers built once per frame geometry, and skips the output
+rows/columns that only see padding: about 0.5-0.9 ms per frame at 257 and 2-3.6 ms at 513 on
+the 2-core development CPU, where a fully fancy-indexed NumPy version takes several times that.
 """
 
 from __future__ import annotations
