@@ -22,6 +22,7 @@ class NodeStats:
         self._lock = threading.Lock()
         self._done_times: deque[float] = deque()
         self._latencies_s: deque[float] = deque(maxlen=LATENCY_SAMPLES)
+        self._processing_s: deque[float] = deque(maxlen=LATENCY_SAMPLES)
         self.received = 0
         self.processed = 0
         self.bad_frames = 0
@@ -41,6 +42,11 @@ class NodeStats:
             while self._done_times and now - self._done_times[0] > FPS_WINDOW_S:
                 self._done_times.popleft()
             self._latencies_s.append(latency_s)
+
+    def processing_time(self, seconds: float) -> None:
+        """Conversion + estimation time of one frame (what the worker itself spends)."""
+        with self._lock:
+            self._processing_s.append(seconds)
 
     def failed(self, reason: str, *, bad_frame: bool) -> None:
         """Count a bad input frame (``bad_frame``) or an inference/publish error."""
@@ -64,14 +70,18 @@ class NodeStats:
         """(median, p99) in ms over the last frames; (nan, nan) before the first."""
         with self._lock:
             samples = np.array(self._latencies_s)
-        if samples.size == 0:
-            return float("nan"), float("nan")
-        median, p99 = np.percentile(samples * 1e3, [50, 99])
-        return float(median), float(p99)
+        return _median_p99_ms(samples)
+
+    def processing_ms(self) -> tuple[float, float]:
+        """(median, p99) in ms of the worker's conversion + estimation time."""
+        with self._lock:
+            samples = np.array(self._processing_s)
+        return _median_p99_ms(samples)
 
     def status(self, name: str, backend: str, dropped: int, rebuilding: bool) -> DiagnosticStatus:
         """One DiagnosticStatus: OK, WARN after a recent error or while rebuilding the model."""
         median, p99 = self.latency_ms()
+        processing_median, processing_p99 = self.processing_ms()
         fps = self.fps()
         with self._lock:
             recent_error = time.monotonic() - self._last_error_time < RECENT_ERROR_S
@@ -80,6 +90,8 @@ class NodeStats:
                 "fps": f"{fps:.2f}",
                 "latency_median_ms": f"{median:.1f}",
                 "latency_p99_ms": f"{p99:.1f}",
+                "processing_median_ms": f"{processing_median:.1f}",
+                "processing_p99_ms": f"{processing_p99:.1f}",
                 "frames_received": str(self.received),
                 "frames_processed": str(self.processed),
                 "frames_dropped": str(dropped),
@@ -101,3 +113,10 @@ class NodeStats:
             hardware_id=backend,
             values=[KeyValue(key=k, value=v) for k, v in values.items()],
         )
+
+
+def _median_p99_ms(samples_s: np.ndarray) -> tuple[float, float]:
+    if samples_s.size == 0:
+        return float("nan"), float("nan")
+    median, p99 = np.percentile(samples_s * 1e3, [50, 99])
+    return float(median), float(p99)

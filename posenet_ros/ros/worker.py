@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -57,8 +58,10 @@ class InferenceWorker:
 
     def _process(self, frame: Frame) -> None:
         try:
+            started = time.perf_counter()
             rgb = frame.to_rgb(frame.msg)
             poses = self._estimate(rgb)
+            self._stats.processing_time(time.perf_counter() - started)
             self._publish(frame, rgb, poses)
         except InvalidImageError as exc:
             self._fail(f"bad frame dropped: {exc}", bad_frame=True)

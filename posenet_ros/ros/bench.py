@@ -1,0 +1,231 @@
+"""Node benchmark: throughput through posenet_node vs the core pipeline on the same images,
+latency from the image header stamp, and the node's memory over a soak.
+
+    python -m posenet_ros.ros.bench [--seconds 10] [--soak-seconds 30] [--rate 30]
+
+Run in the colcon environment (``make bench-ros`` does). The node is the installed
+executable in its own process, as in production; the core figure is measured here first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import rclpy
+from ament_index_python.packages import get_package_prefix, get_package_share_directory
+from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.qos import qos_profile_sensor_data
+from sensor_msgs.msg import Image
+from std_msgs.msg import Header
+
+from posenet_ros.config import EstimatorConfig
+from posenet_ros.estimator import PoseEstimator
+from posenet_ros.image_io import load_image
+from posenet_ros.msg import Poses
+from posenet_ros.ros.demo_publisher import image_files
+from posenet_ros.ros.image_conversions import rgb_to_image
+
+TOPIC = "/posenet_bench/image"
+IN_FLIGHT = 2  # one frame being processed, one waiting: the node never idles, never drops
+
+
+def core_fps(images: list[np.ndarray], seconds: float) -> float:
+    estimator = PoseEstimator(EstimatorConfig())
+    for image in images:
+        estimator.estimate(image)  # warm-up
+    frames, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        estimator.estimate(images[frames % len(images)])
+        frames += 1
+    return frames / (time.perf_counter() - start)
+
+
+class BenchClient:
+    """Publishes stamped frames to the node and records when their poses come back."""
+
+    def __init__(self, images: list[np.ndarray]) -> None:
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        self.node = rclpy.create_node("posenet_bench", context=self.context)
+        self.messages = [rgb_to_image(image, Header()) for image in images]
+        self.pub = self.node.create_publisher(Image, TOPIC, qos_profile_sensor_data)
+        self.node.create_subscription(Poses, "/posenet_bench/poses", self._on_poses, 10)
+        self.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diag, 10)
+        self.replies: list[tuple[float, float]] = []  # (arrival monotonic, latency s)
+        self.diagnostics: dict[str, str] = {}
+        self.reply_event = threading.Event()
+        self._sent = 0
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        threading.Thread(target=self.executor.spin, daemon=True).start()
+
+    def publish(self) -> None:
+        msg = self.messages[self._sent % len(self.messages)]
+        msg.header = Header(frame_id="bench", stamp=self.node.get_clock().now().to_msg())
+        self.pub.publish(msg)
+        self._sent += 1
+
+    def _on_poses(self, msg: Poses) -> None:
+        stamp_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+        latency = (self.node.get_clock().now().nanoseconds - stamp_ns) * 1e-9
+        self.replies.append((time.monotonic(), latency))
+        self.reply_event.set()
+
+    def _on_diag(self, msg: DiagnosticArray) -> None:
+        for status in msg.status:
+            if status.name.startswith("posenet"):
+                self.diagnostics = {kv.key: kv.value for kv in status.values}
+
+    def wait_connected(self, timeout_s: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not self.replies:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the node never answered; is the colcon build sourced?")
+            self.publish()
+            self.reply_event.wait(0.5)
+
+    def closed_loop(self, seconds: float) -> float:
+        """Frames per second with IN_FLIGHT frames outstanding."""
+        self.replies.clear()
+        for _ in range(IN_FLIGHT):
+            self.publish()
+        start = time.monotonic()
+        answered = 0
+        while time.monotonic() - start < seconds:
+            self.reply_event.clear()
+            if len(self.replies) > answered:
+                for _ in range(len(self.replies) - answered):
+                    self.publish()
+                answered = len(self.replies)
+            elif not self.reply_event.wait(1.0):
+                self.publish()  # a frame was lost in transport: keep the pipeline full
+        arrivals = [t for t, _ in self.replies if t >= start]
+        return (len(arrivals) - 1) / (arrivals[-1] - arrivals[0]) if len(arrivals) > 1 else 0.0
+
+    def fixed_rate(self, rate: float, seconds: float, each_second=None) -> list[float]:
+        """Publish at ``rate`` Hz for ``seconds``; latencies (s) of the frames answered."""
+        self.replies.clear()
+        start = next_time = time.monotonic()
+        next_report = start + 1.0
+        while (now := time.monotonic()) - start < seconds:
+            if now >= next_time:
+                self.publish()
+                next_time += 1.0 / rate
+            if each_second is not None and now >= next_report:
+                each_second(now - start)
+                next_report += 1.0
+            time.sleep(max(0.0, min(next_time, next_report) - time.monotonic()))
+        return [latency for _, latency in self.replies]
+
+    def close(self) -> None:
+        self.executor.shutdown()
+        self.node.destroy_node()
+        rclpy.try_shutdown(context=self.context)
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--images", default=str(Path(get_package_share_directory("posenet_ros")) / "data")
+    )
+    parser.add_argument("--seconds", type=float, default=10.0, help="per throughput phase")
+    parser.add_argument("--rate", type=float, default=30.0, help="input rate of the soak, Hz")
+    parser.add_argument(
+        "--soak-seconds", type=float, default=30.0, help="600 for the 10-minute soak"
+    )
+    parser.add_argument("--output", default="out/bench_ros.json")
+    args = parser.parse_args(argv)
+
+    images = [load_image(path) for path in image_files(args.images)]
+    print(f"images: {len(images)} from {args.images}", flush=True)
+    core = core_fps(images, args.seconds)
+    print(f"core pipeline: {core:.1f} FPS", flush=True)
+
+    executable = Path(get_package_prefix("posenet_ros")) / "lib" / "posenet_ros" / "posenet_node"
+    node = subprocess.Popen(
+        [
+            str(executable),
+            "--ros-args",
+            "-r",
+            "__ns:=/posenet_bench",
+            "-r",
+            f"image:={TOPIC}",
+            "--log-level",
+            "warn",
+        ],
+        start_new_session=True,
+    )
+    client = BenchClient(images)
+    try:
+        client.wait_connected()
+        through_node = client.closed_loop(args.seconds)
+        ratio = through_node / core
+        print(f"through the node: {through_node:.1f} FPS = {ratio:.2f} x core (target >= 0.9)")
+
+        rate = min(args.rate, 0.8 * through_node)
+        latencies = np.array(client.fixed_rate(rate, args.seconds)) * 1e3
+        median, p99 = np.percentile(latencies, [50, 99])
+        print(
+            f"latency stamp -> poses at {rate:.1f} Hz: median {median:.1f} ms, p99 {p99:.1f} ms "
+            f"(node's own stamp -> publish: median "
+            f"{client.diagnostics.get('latency_median_ms')} ms, "
+            f"p99 {client.diagnostics.get('latency_p99_ms')} ms; of which conversion + "
+            f"estimation: median {client.diagnostics.get('processing_median_ms')} ms)",
+            flush=True,
+        )
+
+        samples: list[tuple[float, float]] = []
+        client.fixed_rate(
+            args.rate, args.soak_seconds, lambda t: samples.append((t, rss_mb(node.pid)))
+        )
+        rss = np.array(samples)
+        slope = np.polyfit(rss[:, 0] / 60, rss[:, 1], 1)[0] if len(rss) > 2 else float("nan")
+        print(
+            f"soak {args.soak_seconds:.0f} s at {args.rate:g} Hz: node RSS {rss[0, 1]:.0f} -> "
+            f"{rss[-1, 1]:.0f} MB (max {rss[:, 1].max():.0f}), trend {slope:+.2f} MB/min; "
+            f"dropped {client.diagnostics.get('frames_dropped')}, "
+            f"bad {client.diagnostics.get('bad_frames')}, errors {client.diagnostics.get('errors')}"
+        )
+    finally:
+        client.close()
+        node.send_signal(signal.SIGINT)
+        node.wait(10)
+
+    figures = {
+        "core_fps": core,
+        "node_fps": through_node,
+        "ratio": ratio,
+        "latency_rate_hz": rate,
+        "latency_median_ms": median,
+        "latency_p99_ms": p99,
+        "soak_seconds": args.soak_seconds,
+        "soak_rate_hz": args.rate,
+        "rss_start_mb": rss[0, 1],
+        "rss_end_mb": rss[-1, 1],
+        "rss_max_mb": rss[:, 1].max(),
+        "rss_trend_mb_per_min": slope,
+        "node_diagnostics": client.diagnostics,
+    }
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(json.dumps(figures, indent=2, default=float))
+    print(f"figures: {args.output}")
+    return 0 if ratio >= 0.9 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
