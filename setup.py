@@ -18,6 +18,7 @@ setup(
         ]
     },
     install_requires=[
+        "numba>=0.60",
         "numpy>=1.24",
         "onnx>=1.15",
         "onnxruntime>=1.17",

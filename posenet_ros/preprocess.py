@@ -13,19 +13,26 @@ come back in mirrored coordinates and are only scaled (``size / input``) — as 
 
 The resize reproduces the tfjs CPU kernel bit for bit: source position ``dst * in / out``,
 ``floor`` and ``min(ceil, in - 1)`` neighbours, both lerps in float64 (``a + (b - a) * frac``,
-horizontal first), stored as float32. It runs separably, in cache-sized bands of rows, with
-index and weight tables and work buffers built once per frame geometry, and skips the output
-rows/columns that only see padding: about 0.5-0.9 ms per frame at 257 and 2-3.6 ms at 513 on
-the 2-core development CPU, where a fully fancy-indexed NumPy version takes several times that.
+horizontal first), stored as float32, then ``/ 127.5 - 1`` in float32. One compiled (numba)
+kernel does pad + resize + normalise separably into the reused tensor, with index and weight
+tables built once per frame geometry, and skips the output rows/columns that only see
+padding: about 0.25-0.3 ms per frame at 257 and 0.6 ms at 513 on the 2-core development CPU
+(the banded NumPy version it replaced took 0.5-1.2 and 2-3.6 ms). It compiles once per
+machine (about 0.7 s, cached on disk by numba); loading it takes about 0.1 s on first use,
+which ``warm_up`` moves to start-up.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 import math
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import numba
 import numpy as np
 
 from posenet_ros.config import EstimatorConfig
@@ -33,8 +40,9 @@ from posenet_ros.types import Pose
 
 NORMALISE_SCALE = np.float32(127.5)
 NORMALISE_SHIFT = np.float32(1.0)
+log = logging.getLogger(__name__)
+
 _CACHED_PLANS = 4  # distinct frame geometries kept (ROS streams use one or two)
-_BAND_BYTES = 1 << 19  # float64 work per band of output rows: fits a 1 MiB L2 cache
 
 
 class Padding(NamedTuple):
@@ -143,15 +151,20 @@ def input_transform(height: int, width: int, config: EstimatorConfig) -> InputTr
 class _Axis(NamedTuple):
     """One axis of the tfjs resize over a zero-padded frame, restricted to its active span.
 
-    Output positions ``active`` have at least one neighbour inside the frame; the others only
-    see padding and come out 0. ``index`` is ``[lower..., upper...]`` for the active positions,
-    clipped into the frame (mirrored if asked); ``outside`` marks those that are padding.
+    The ``n`` output positions from ``start`` have at least one neighbour inside the frame;
+    the others only see padding and come out 0. For each, ``index`` holds the frame indices of
+    its (lower, upper) neighbours, clipped into the frame and mirrored if asked, and ``inside``
+    1.0 where that neighbour is in the frame, 0.0 where it is padding (and so reads as 0).
     """
 
-    active: slice
-    index: np.ndarray
-    outside: np.ndarray
-    frac: np.ndarray
+    start: int
+    index: np.ndarray  # (2, n) intp
+    inside: np.ndarray  # (2, n) float64
+    frac: np.ndarray  # (n,) float64
+
+    @property
+    def active(self) -> slice:
+        return slice(self.start, self.start + self.frac.size)
 
 
 def _axis(size: int, pad_before: int, pad_after: int, out_size: int, mirror: bool) -> _Axis:
@@ -160,40 +173,101 @@ def _axis(size: int, pad_before: int, pad_after: int, out_size: int, mirror: boo
     lower = np.floor(position)
     frac = position - lower
     upper = np.minimum(np.ceil(position), padded - 1)
-    lower = lower.astype(np.intp) - pad_before
-    upper = upper.astype(np.intp) - pad_before
-    inside = ((lower >= 0) & (lower < size)) | ((upper >= 0) & (upper < size))
-    positions = np.flatnonzero(inside)
+    index = np.stack([lower, upper]).astype(np.intp) - pad_before
+    inside = (index >= 0) & (index < size)
+    positions = np.flatnonzero(inside.any(axis=0))
     active = slice(int(positions[0]), int(positions[-1]) + 1) if positions.size else slice(0, 0)
-    index = np.concatenate([lower[active], upper[active]])
-    outside = (index < 0) | (index >= size)
     index = np.clip(index, 0, size - 1)
     if mirror:
         index = size - 1 - index
-    return _Axis(active, index, outside, frac[active])
+    return _Axis(
+        active.start,
+        np.ascontiguousarray(index[:, active]),
+        inside[:, active].astype(np.float64),
+        np.ascontiguousarray(frac[active]),
+    )
 
 
-def _runs(mask: np.ndarray) -> list[slice]:
-    """The maximal runs of True in a 1-D mask, as slices."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[False], mask, [False]]).astype(np.int8)))
-    return [slice(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+def _compiled(function: Callable) -> Callable:
+    """``numba.njit`` with its on-disk cache, or without one where no cache dir is writable."""
+    try:
+        return numba.njit(cache=True, nogil=True)(function)
+    except RuntimeError as exc:  # no writable __pycache__, NUMBA_CACHE_DIR or user cache dir
+        log.warning("compiling %s on every start: %s", function.__name__, exc)
+        return numba.njit(nogil=True)(function)
 
 
-class _Block(NamedTuple):
-    """A band of output rows resized together (small enough to stay in the CPU cache)."""
+# Compiled loops rather than a library resize: tfjs's arithmetic must be reproduced exactly
+# (float64 lerps at ``dst * in / out``), and OpenCV and Pillow resize with half-pixel centres
+# or fixed-point weights; NumPy needs a temporary per step and was 2-4x slower.
+@_compiled
+def _lerp_row(image: np.ndarray, row: int, cols: _Axis, out: np.ndarray) -> None:
+    """The horizontal lerps of frame row ``row`` (-1: a padding row) into ``out`` (3 n,)."""
+    if row < 0:
+        out[:] = 0.0
+        return
+    source = image[row]
+    for j in range(cols.frac.size):
+        left, right = cols.index[0, j], cols.index[1, j]
+        keep_left, keep_right, frac = cols.inside[0, j], cols.inside[1, j], cols.frac[j]
+        for c in range(3):
+            a = np.float64(source[left, c]) * keep_left  # 0.0 where the neighbour is padding
+            b = np.float64(source[right, c]) * keep_right
+            out[3 * j + c] = a + (b - a) * frac
 
-    out: slice  # rows of the output window
-    rows: np.ndarray  # source rows [lower..., upper...] of those output rows
-    zero: list[slice]  # spans of ``rows`` that are padding
-    frac: np.ndarray  # (n, 1) vertical lerp fractions
+
+@_compiled
+def _resize(image: np.ndarray, rows: _Axis, cols: _Axis, out: np.ndarray, normalise: bool) -> None:
+    """Resize ``image`` into the active window of the C-contiguous ``out`` (out_h, out_w, 3).
+
+    Each frame row is lerped horizontally once into one of two row slots: output rows sample
+    frame rows in order, so two slots cover every reuse. Slot ``-1`` rows are padding.
+    """
+    width = 3 * cols.frac.size
+    lerped = np.empty((2, width), np.float64)
+    held = np.full(2, -2)  # the frame row in each slot, -1 for a padding row
+    scale, shift = np.float32(127.5), np.float32(1.0)
+    first_col = 3 * cols.start
+    for i in range(rows.frac.size):
+        top = rows.index[0, i] if rows.inside[0, i] else -1
+        bottom = rows.index[1, i] if rows.inside[1, i] else -1
+        if held[0] != top and held[1] != top:
+            slot = 1 if held[0] == bottom else 0  # keep the bottom row if it is held
+            _lerp_row(image, top, cols, lerped[slot])
+            held[slot] = top
+        t = 0 if held[0] == top else 1
+        b = t if top == bottom else 1 - t
+        if held[b] != bottom:
+            _lerp_row(image, bottom, cols, lerped[b])
+            held[b] = bottom
+        above_row, below_row, frac = lerped[t], lerped[b], rows.frac[i]
+        target = out[rows.start + i].reshape(-1)[first_col : first_col + width]
+        for k in range(width):  # vertical lerp, stored as float32, then normalised in float32
+            above = above_row[k]
+            value = np.float32(above + (below_row[k] - above) * frac)
+            target[k] = value / scale - shift if normalise else value
+
+
+@functools.cache
+def _kernel() -> Callable:
+    """``_resize`` compiled (or loaded from numba's cache) for uint8 and float64 images.
+
+    One signature per dtype for read-only arrays of any strides, so read-only ROS buffers and
+    BGR/RGBA/mono views need no copy and no compile of their own; later compiles are disabled.
+    """
+    axis = numba.typeof(_axis(1, 0, 0, 1, False))
+    for dtype in (numba.uint8, numba.float64):
+        image = numba.types.Array(dtype, 3, "A", readonly=True)
+        _resize.compile((image, axis, axis, numba.float32[:, :, ::1], numba.boolean))
+    _resize.disable_compile()
+    return _resize
 
 
 class BilinearResizer:
     """tfjs ``resizeBilinear`` (no align-corners, no half-pixel centres) of a zero-padded frame.
 
-    Tables and work buffers are built once per geometry, so ``run`` is not thread-safe. Only
-    the output ``window`` that sees the frame is computed (the rest is padding), in bands of
-    rows whose float64 work buffers fit the CPU cache.
+    Index and weight tables are built once per geometry; only the output window that sees
+    the frame is written (the rest is padding, left as it is in ``out``).
     """
 
     def __init__(
@@ -202,86 +276,33 @@ class BilinearResizer:
         out_shape: tuple[int, int],
         padding: Padding = NO_PADDING,
         mirror: bool = False,
-        dtype: np.dtype | type = np.uint8,
     ) -> None:
         (height, width), (out_h, out_w) = shape, out_shape
-        rows = _axis(height, padding.top, padding.bottom, out_h, False)
-        cols = _axis(width, padding.left, padding.right, out_w, mirror)
-        self.shape = (height, width)
-        self.out_shape = (out_h, out_w)
-        self.window = (rows.active, cols.active)
-        n_rows, n_cols = rows.frac.size, cols.frac.size
-        band = max(1, _BAND_BYTES // (2 * 3 * 8 * max(n_cols, 1)))
-        self._blocks = []
-        for start in range(0, n_rows, band):
-            part = np.r_[start : min(start + band, n_rows)]
-            both = np.concatenate([part, part + n_rows])
-            self._blocks.append(
-                _Block(
-                    slice(start, start + part.size),
-                    rows.index[both],
-                    _runs(rows.outside[both]),
-                    rows.frac[part, None],
-                )
-            )
-        # Columns as flat (pixel * 3 + channel) offsets into a gathered row: a 1-byte take
-        # is faster than gathering 3-byte pixels.
-        flat = (cols.index[:, None] * 3 + np.arange(3)).reshape(2, -1)
-        self._cols_left, self._cols_right = flat[0], flat[1]
-        self._zero_left = [slice(3 * s.start, 3 * s.stop) for s in _runs(cols.outside[:n_cols])]
-        self._zero_right = [slice(3 * s.start, 3 * s.stop) for s in _runs(cols.outside[n_cols:])]
-        self._col_frac = np.repeat(cols.frac, 3)[None, :]
-        band = min(band, n_rows)
-        self._row_buf = np.empty((2 * band, width * 3), dtype)
-        self._left = np.empty((2 * band, n_cols * 3), dtype)
-        self._right = np.empty_like(self._left)
-        self._horizontal = np.empty((2 * band, n_cols * 3), np.float64)
-        self._vertical = np.empty((band, n_cols * 3), np.float64)
+        self._shapes = ((height, width, 3), (out_h, out_w, 3))
+        self._rows = _axis(height, padding.top, padding.bottom, out_h, False)
+        self._cols = _axis(width, padding.left, padding.right, out_w, mirror)
 
     def run(self, image: np.ndarray, out: np.ndarray, normalise: bool = False) -> np.ndarray:
-        """Resize a C-contiguous (H, W, 3) ``image`` into ``out``, the float32 (rows, cols, 3)
-        ``window`` of the output; ``normalise`` maps it with ``x / 127.5 - 1`` (in float32,
-        after rounding to float32, as tfjs does)."""
-        height, width = self.shape
-        source = image.reshape(height, width * 3)
-        for block in self._blocks:
-            n = block.frac.shape[0]
-            rows = self._row_buf[: 2 * n]
-            np.take(source, block.rows, axis=0, out=rows)
-            for span in block.zero:
-                rows[span] = 0
-            left, right = self._left[: 2 * n], self._right[: 2 * n]
-            np.take(rows, self._cols_left, axis=1, out=left)
-            np.take(rows, self._cols_right, axis=1, out=right)
-            for span in self._zero_left:
-                left[:, span] = 0
-            for span in self._zero_right:
-                right[:, span] = 0
-            # top = a + (b - a) * frac for each source row, in float64 like tfjs's JS numbers ...
-            horizontal = self._horizontal[: 2 * n]
-            np.subtract(right, left, out=horizontal, dtype=np.float64)
-            np.multiply(horizontal, self._col_frac, out=horizontal)
-            np.add(horizontal, left, out=horizontal)
-            # ... then between the lower and upper source rows, stored as float32.
-            top, bottom = horizontal[:n], horizontal[n:]
-            vertical = self._vertical[:n]
-            np.subtract(bottom, top, out=vertical)
-            np.multiply(vertical, block.frac, out=vertical)
-            np.add(vertical, top, out=vertical)
-            vertical = vertical.reshape(n, -1, 3)  # a view: ``out`` may be strided
-            target = out[block.out]
-            if normalise:  # dtype= rounds to float32 before dividing
-                np.divide(vertical, NORMALISE_SCALE, out=target, dtype=np.float32)
-                np.subtract(target, NORMALISE_SHIFT, out=target)
-            else:
-                target[...] = vertical
+        """Resize an (H, W, 3) ``image`` into ``out``, a C-contiguous float32 (out_h, out_w, 3)
+        array; ``normalise`` maps values with ``x / 127.5 - 1`` (in float32, after rounding to
+        float32, as tfjs does)."""
+        # The kernel does not check bounds: refuse what the tables were not built for.
+        if (image.shape, out.shape) != self._shapes or not (
+            out.dtype == np.float32 and out.flags.c_contiguous
+        ):
+            raise ValueError(
+                f"resizer built for {self._shapes[0]} -> float32 {self._shapes[1]}, got "
+                f"{image.shape} -> {out.dtype} {out.shape}"
+            )
+        if image.dtype != np.uint8:  # float images: float64 holds every value exactly
+            image = np.asarray(image, np.float64)
+        _kernel()(image, self._rows, self._cols, out, normalise)
         return out
 
     def resize_into(self, image: np.ndarray, out: np.ndarray) -> np.ndarray:
         """Write the full float32 (out_h, out_w, 3) resize of ``image`` into ``out``."""
         out.fill(0)
-        self.run(image, out[self.window])
-        return out
+        return self.run(image, out)
 
 
 def resize_bilinear(
@@ -291,15 +312,18 @@ def resize_bilinear(
     mirror: bool = False,
 ) -> np.ndarray:
     """One-off tfjs ``resizeBilinear`` of ``pad(image)`` to ``out_shape``: (h, w, 3) float32."""
-    image = np.ascontiguousarray(image)
-    resizer = BilinearResizer(image.shape[:2], out_shape, padding, mirror, image.dtype)
+    resizer = BilinearResizer(image.shape[:2], out_shape, padding, mirror)
     return resizer.resize_into(image, np.empty((*out_shape, 3), np.float32))
+
+
+def warm_up() -> None:
+    """Compile the kernel (or load it from numba's cache) now rather than on the first frame."""
+    _kernel()
 
 
 class _Plan(NamedTuple):
     resizer: BilinearResizer
     tensor: np.ndarray  # (1, H, W, 3) float32, reused frame after frame; padding preset to -1
-    window: np.ndarray  # the view of ``tensor`` that sees the frame
 
 
 class Preprocessor:
@@ -310,7 +334,7 @@ class Preprocessor:
     """
 
     def __init__(self) -> None:
-        self._plans: OrderedDict[tuple, _Plan] = OrderedDict()
+        self._plans: OrderedDict[InputTransform, _Plan] = OrderedDict()
 
     def __call__(
         self, image: np.ndarray, config: EstimatorConfig
@@ -318,14 +342,12 @@ class Preprocessor:
         """Return the (1, H, W, 3) float32 tensor in [-1, 1] and its ``InputTransform``."""
         height, width = image.shape[:2]
         transform = input_transform(height, width, config)
-        plan = self._plan(transform, image.dtype)
-        image = np.ascontiguousarray(image)
-        plan.resizer.run(image, plan.window, normalise=True)
+        plan = self._plan(transform)
+        plan.resizer.run(image, plan.tensor[0], normalise=True)
         return plan.tensor, transform
 
-    def _plan(self, transform: InputTransform, dtype: np.dtype) -> _Plan:
-        key = (transform, dtype)
-        plan = self._plans.get(key)
+    def _plan(self, transform: InputTransform) -> _Plan:
+        plan = self._plans.get(transform)
         if plan is None:
             shape = (transform.input_height, transform.input_width)
             resizer = BilinearResizer(
@@ -333,13 +355,11 @@ class Preprocessor:
                 shape,
                 transform.padding,
                 transform.mirror_input,
-                dtype,
             )
-            tensor = np.full((1, *shape, 3), -NORMALISE_SHIFT, np.float32)
-            plan = _Plan(resizer, tensor, tensor[0][resizer.window])
-            self._plans[key] = plan
+            plan = _Plan(resizer, np.full((1, *shape, 3), -NORMALISE_SHIFT, np.float32))
+            self._plans[transform] = plan
             if len(self._plans) > _CACHED_PLANS:
                 self._plans.popitem(last=False)
         else:
-            self._plans.move_to_end(key)
+            self._plans.move_to_end(transform)
         return plan

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import math
 
 import numpy as np
 import pytest
 
+from posenet_ros import preprocess
 from posenet_ros.config import EstimatorConfig
 from posenet_ros.preprocess import (
     NO_PADDING,
+    BilinearResizer,
     InputTransform,
     Padding,
     Preprocessor,
@@ -19,6 +22,7 @@ from posenet_ros.preprocess import (
     resize_bilinear,
     scale_factor_resolution,
     valid_input_resolution,
+    warm_up,
 )
 from posenet_ros.types import Pose
 
@@ -164,11 +168,57 @@ def test_mirrored_resize_is_the_resize_of_the_mirrored_image() -> None:
     np.testing.assert_array_equal(got, tfjs_resize(image[:, ::-1], 9, 9))
 
 
-def test_float_input_resizes_like_uint8() -> None:
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_float_input_resizes_like_uint8(dtype: type) -> None:
     image = random_image(9, 12, seed=4)
     np.testing.assert_array_equal(
-        resize_bilinear(image.astype(np.float32), (5, 5)), resize_bilinear(image, (5, 5))
+        resize_bilinear(image.astype(dtype), (5, 5)), resize_bilinear(image, (5, 5))
     )
+
+
+def test_fractional_float_input_matches_tfjs() -> None:
+    image = np.random.default_rng(7).uniform(0, 255, (9, 12, 3)).astype(np.float32)
+    np.testing.assert_array_equal(resize_bilinear(image, (7, 5)), tfjs_resize(image, 7, 5))
+
+
+def test_views_and_read_only_frames_need_no_copy_and_no_new_compile() -> None:
+    """What the ROS node hands over: read-only buffers, BGR/RGBA channel views, mono broadcast."""
+    warm_up()
+    compiled = len(preprocess._resize.signatures)
+    buffer = np.frombuffer(random_image(12, 10, seed=8).tobytes(), np.uint8)
+    frames = [
+        buffer.reshape(12, 10, 3),
+        buffer.reshape(12, 10, 3)[:, :, ::-1],
+        buffer.reshape(12, 30)[:, :28].reshape(12, 7, 4)[:, :, :3],
+        np.broadcast_to(buffer[:120].reshape(12, 10, 1), (12, 10, 3)),
+    ]
+    for frame in frames:
+        assert not frame.flags.writeable
+        np.testing.assert_array_equal(
+            resize_bilinear(frame, (9, 9)), tfjs_resize(np.ascontiguousarray(frame), 9, 9)
+        )
+    assert len(preprocess._resize.signatures) == compiled == 2
+
+
+def test_resizer_refuses_arrays_it_was_not_built_for() -> None:
+    resizer = BilinearResizer((10, 12), (5, 5))
+    with pytest.raises(ValueError, match="resizer built for"):
+        resizer.run(random_image(12, 10), np.zeros((5, 5, 3), np.float32))
+    with pytest.raises(ValueError, match="resizer built for"):
+        resizer.run(random_image(10, 12), np.zeros((5, 6, 3), np.float32))
+    with pytest.raises(ValueError, match="resizer built for"):
+        resizer.run(random_image(10, 12), np.zeros((5, 5, 3), np.float64))
+    with pytest.raises(ValueError, match="resizer built for"):
+        resizer.run(random_image(10, 12), np.zeros((5, 10, 3), np.float32)[:, ::2])
+
+
+def test_jit_without_a_cache_location_still_compiles(caplog: pytest.LogCaptureFixture) -> None:
+    namespace: dict = {}
+    exec(compile("def twice(x):\n    return 2 * x\n", "<no file>", "exec"), namespace)
+    with caplog.at_level(logging.WARNING, logger="posenet_ros.preprocess"):
+        twice = preprocess._compiled(namespace["twice"])
+    assert twice(21) == 42
+    assert "compiling twice on every start" in caplog.text
 
 
 def test_frame_outside_every_sample_gives_pure_padding() -> None:
