@@ -76,10 +76,15 @@ class NodeProcess:
         self._reader.join(5)
         return code, time.monotonic() - start
 
-    def kill(self) -> None:
+    def stop(self) -> None:
+        """SIGINT, then SIGKILL if that did not end it (a killed process leaves stale shared
+        memory ports that slow Fast DDS down for the processes after it)."""
         if self.alive():
-            self.proc.kill()
-            self.proc.wait()
+            try:
+                self.interrupt(timeout_s=10.0)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
     def log(self) -> str:
         return "\n".join(self.output)

@@ -7,8 +7,12 @@ configuration, so "takes effect" means "the node now gives exactly what the core
 from __future__ import annotations
 
 import array
+import json
 import queue
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -30,7 +34,7 @@ DEFAULTS = {spec.name: spec.default for spec in PARAMETERS}
 def node():
     process = NodeProcess()
     yield process
-    process.kill()
+    process.stop()
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +96,31 @@ def test_poses_equal_the_core_and_carry_the_header(client, people):
     expected = core_poses(people)
     assert len(expected) >= 2
     assert_same_poses(reply, expected)
+
+
+def test_poses_equal_the_core_cli(client):
+    """`posenet-ros infer --json` and the node, on the same image file, give the same numbers."""
+    path = DATA_DIR / "astronaut.jpg"
+    cli = Path(sys.executable).with_name("posenet-ros")
+    run = subprocess.run(
+        [str(cli), "infer", str(path), "--json", "-"], capture_output=True, text=True, check=True
+    )
+    document = json.loads(run.stdout)
+    reply = client.infer(client.raw_image(load_image(path)))
+    assert (reply.image_width, reply.image_height) == (
+        document["image"]["width"],
+        document["image"]["height"],
+    )
+    assert len(reply.poses) == len(document["poses"]) >= 1
+    for got, want in zip(reply.poses, document["poses"], strict=True):
+        assert got.score == pytest.approx(want["score"], rel=1e-6, abs=1e-7)
+        assert [k.name for k in got.keypoints] == [k["part"] for k in want["keypoints"]]
+        np.testing.assert_allclose(
+            as_array(got),
+            [[k["x"], k["y"], k["score"]] for k in want["keypoints"]],
+            rtol=1e-6,
+            atol=1e-4,
+        )
 
 
 @pytest.mark.parametrize("encoding", ["bgr8", "rgba8", "bgra8", "mono8"])

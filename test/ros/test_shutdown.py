@@ -18,7 +18,7 @@ def running():
     client.wait_for_node()
     yield node, client
     client.close()
-    node.kill()
+    node.stop()
 
 
 def test_sigint_while_processing_exits_cleanly(running, record_property):
