@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import subprocess
 import threading
@@ -131,6 +132,12 @@ class BenchClient:
         rclpy.try_shutdown(context=self.context)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -173,9 +180,17 @@ def main(argv: list[str] | None = None) -> int:
     client = BenchClient(images)
     try:
         client.wait_connected()
+        cpu_before = cpu_seconds(node.pid), time.process_time()
         through_node = client.closed_loop(args.seconds)
+        node_cpu = (cpu_seconds(node.pid) - cpu_before[0]) / args.seconds
+        bench_cpu = (time.process_time() - cpu_before[1]) / args.seconds
         ratio = through_node / core
-        print(f"through the node: {through_node:.1f} FPS = {ratio:.2f} x core (target >= 0.9)")
+        print(
+            f"through the node: {through_node:.1f} FPS = {ratio:.2f} x core (target >= 0.9); "
+            f"CPU cores busy: node {node_cpu:.2f}, this publisher/subscriber {bench_cpu:.2f} "
+            f"(of {os.cpu_count()})",
+            flush=True,
+        )
 
         rate = min(args.rate, 0.8 * through_node)
         latencies = np.array(client.fixed_rate(rate, args.seconds)) * 1e3
