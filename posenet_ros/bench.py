@@ -2,10 +2,14 @@
 
 For each output stride, input resolution and image, inference alone (``backend.run`` on a
 ready tensor) and the whole ``estimate`` (multi-pose) run alternately, so load changes on the
-machine hit both alike; the decoders are timed on one frame's outputs. Figures are medians.
-The reference (@tensorflow-models/posenet 2.2.2 on the pure-JavaScript tfjs 3.21 CPU backend)
-runs the same PNGs in the same invocation afterwards; its figure is its mean
-``estimateMultiplePoses`` time, compared with our mean end-to-end time.
+machine hit both alike. The decoders are also timed alone, repeatedly on one frame's outputs
+(warm caches); ``m@e2e`` is the multi-pose decode inside ``estimate``, right after inference
+has filled the caches with other data. Figures are medians. The reference
+(@tensorflow-models/posenet 2.2.2 on ``@tensorflow/tfjs-backend-cpu`` 3.21: pure JavaScript,
+not tfjs-node's native TensorFlow) runs the same PNGs in the same invocation afterwards; its
+figure is its mean ``estimateMultiplePoses`` time, compared with our mean end-to-end time.
+Where CuPy sees a CUDA device, the GPU preprocessing + decoding benchmark
+(``posenet_ros.gpu.bench``) runs on the first image too.
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ from posenet_ros.config import EstimatorConfig
 from posenet_ros.decode.multi_pose import decode_multiple_poses
 from posenet_ros.decode.single_pose import decode_single_pose
 from posenet_ros.errors import PoseNetError
-from posenet_ros.estimator import PoseEstimator
+from posenet_ros.estimator import PoseEstimator, backend_input_size
+from posenet_ros.gpu.cuda import cuda_unavailable_reason
 from posenet_ros.preprocess import Preprocessor
 
 DEFAULT_IMAGES = ("astronaut", "group_landscape")
@@ -48,6 +53,7 @@ class BenchRow:
     inference_ms: float
     single_decode_ms: float
     multi_decode_ms: float
+    multi_decode_in_e2e_ms: float
     e2e_ms: float
     e2e_mean_ms: float
     reference_ms: float | None = None
@@ -73,6 +79,8 @@ class BenchReport:
     rows: list[BenchRow] = field(default_factory=list)
     reference_note: str = ""
     reference_versions: dict[str, str] = field(default_factory=dict)
+    gpu_table: str = ""  # the GPU benchmark's table, or why it did not run
+    gpu_results: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         rows = [
@@ -90,14 +98,15 @@ class BenchReport:
             "statistic": "median (reference and speedup: means)",
             "reference": {"note": self.reference_note, "versions": self.reference_versions},
             "rows": rows,
+            "gpu": {"table": self.gpu_table, "results": self.gpu_results},
         }
 
     def table(self) -> str:
         """The report as a fixed-width text table with a header and notes."""
         header = (
             f"{'image':<16} {'size':>9} {'stride':>6} {'res':>4} {'poses':>5} {'prep':>6} "
-            f"{'infer':>7} {'single':>6} {'multi':>6} {'e2e':>7} {'FPS':>6} {'e2e/inf':>7} "
-            f"{'node':>8} {'x node':>6}"
+            f"{'infer':>7} {'single':>6} {'multi':>6} {'m@e2e':>6} {'e2e':>7} {'FPS':>6} "
+            f"{'e2e/inf':>7} {'node':>8} {'x node':>6}"
         )
         lines = [f"backend: {described}" for described in self.backends]
         lines += [f"times in ms, medians of {self.repeat} runs", header]
@@ -108,15 +117,19 @@ class BenchReport:
                 f"{row.image:<16} {row.width:>4}x{row.height:<4} {row.output_stride:>6} "
                 f"{row.input_resolution:>4} {row.poses:>5} {row.preprocess_ms:6.2f} "
                 f"{row.inference_ms:7.2f} {row.single_decode_ms:6.2f} {row.multi_decode_ms:6.2f} "
-                f"{row.e2e_ms:7.2f} {row.fps:6.1f} {row.e2e_over_inference:7.3f} "
-                f"{node:>8} {speed:>6}"
+                f"{row.multi_decode_in_e2e_ms:6.2f} {row.e2e_ms:7.2f} {row.fps:6.1f} "
+                f"{row.e2e_over_inference:7.3f} {node:>8} {speed:>6}"
             )
         lines.append(
             "e2e = estimate() multi-pose (preprocess + inference + decode + scale back); "
-            "node = reference posenet 2.2.2 estimateMultiplePoses, mean; x node = its mean / ours"
+            "single/multi = decode alone (warm), m@e2e = multi decode inside e2e; "
+            "node = reference posenet 2.2.2 estimateMultiplePoses (tfjs-backend-cpu), mean; "
+            "x node = its mean / ours"
         )
         if self.reference_note:
             lines.append(f"reference: {self.reference_note}")
+        if self.gpu_table:
+            lines.append(self.gpu_table)
         return "\n".join(lines)
 
 
@@ -136,9 +149,11 @@ def run_bench(
     repeat: int = 20,
     warmup: int = 3,
     reference: bool = True,
+    gpu: bool = True,
     progress: Progress | None = None,
 ) -> BenchReport:
-    """Measure every (stride, resolution, image); then the reference on the same PNGs."""
+    """Measure every (stride, resolution, image); then the reference on the same PNGs, and
+    the GPU path where there is a CUDA device."""
     report_progress = progress or (lambda _line: None)
     configs = [
         EstimatorConfig(input_resolution=r, output_stride=s, backend=backend).validated()
@@ -146,20 +161,25 @@ def run_bench(
         for r in resolutions
     ]
     rows: list[BenchRow] = []
-    described = []
-    for stride in strides:
-        engine = create_backend(backend, stride)
-        described.append(engine.describe())
-        for config in (c for c in configs if c.output_stride == stride):
-            for name, image in images.items():
-                report_progress(f"stride {stride}, input {config.input_resolution}: {name}")
-                rows.append(_measure(name, image, config, engine, repeat, warmup))
+    engines: dict[tuple, Backend] = {}  # one per stride, and per input size where fixed
+    for config in configs:
+        key = (config.output_stride, backend_input_size(config))
+        if key not in engines:
+            engines[key] = create_backend(backend, key[0], input_size=key[1])
+        for name, image in images.items():
+            report_progress(
+                f"stride {config.output_stride}, input {config.input_resolution}: {name}"
+            )
+            rows.append(_measure(name, image, config, engines[key], repeat, warmup))
+    described = list(dict.fromkeys(engine.describe() for engine in engines.values()))
     report = BenchReport(backends=described, repeat=repeat, rows=rows)
     if reference:
         report_progress("reference in Node ...")
         _add_reference(report, images, configs, repeat)
     else:
         report.reference_note = "skipped (--no-reference)"
+    if gpu:
+        _add_gpu(report, next(iter(images.values())), resolutions, strides, report_progress)
     return report
 
 
@@ -176,15 +196,15 @@ def _measure(
     for _ in range(warmup):
         backend.run(tensor)
         estimator.estimate(image)
-    inference, e2e, preprocess = [], [], []
+    inference, e2e, stages = [], [], []
     for _ in range(repeat):
         started = time.perf_counter()
         backend.run(tensor)
         inference.append(time.perf_counter() - started)
         started = time.perf_counter()
-        poses, stages = estimator.estimate_timed(image)
+        poses, timings = estimator.estimate_timed(image)
         e2e.append(time.perf_counter() - started)
-        preprocess.append(stages.preprocess)
+        stages.append(timings)
     maps = backend.run(tensor)
     stride = config.output_stride
     single = _timed(lambda: decode_single_pose(maps.heatmap, maps.offsets, stride), repeat)
@@ -205,10 +225,11 @@ def _measure(
         output_stride=stride,
         input_resolution=config.input_resolution or 0,
         poses=len(poses),
-        preprocess_ms=_ms(statistics.median(preprocess)),
+        preprocess_ms=_ms(statistics.median(t.preprocess for t in stages)),
         inference_ms=_ms(statistics.median(inference)),
         single_decode_ms=single,
         multi_decode_ms=multi,
+        multi_decode_in_e2e_ms=_ms(statistics.median(t.decode for t in stages)),
         e2e_ms=_ms(statistics.median(e2e)),
         e2e_mean_ms=_ms(statistics.fmean(e2e)),
     )
@@ -271,3 +292,26 @@ def _with_reference(row: BenchRow, reference_ms: float | None) -> BenchRow:
     values = asdict(row)
     values["reference_ms"] = reference_ms
     return BenchRow(**values)
+
+
+def _add_gpu(
+    report: BenchReport,
+    image: np.ndarray,
+    resolutions: Sequence[int],
+    strides: Sequence[int],
+    progress: Progress,
+) -> None:
+    """The GPU preprocessing + decoding benchmark per stride, or one line saying why not."""
+    reason = cuda_unavailable_reason()
+    if reason is not None:
+        report.gpu_table = f"GPU bench skipped: {reason}"
+        return
+    from posenet_ros.gpu.bench import format_results, run_gpu_bench
+
+    tables = []
+    for stride in strides:
+        progress(f"GPU preprocessing + decoding, stride {stride} ...")
+        results = run_gpu_bench(image, resolutions, output_stride=stride)
+        tables.append(f"stride {stride}: {format_results(results)}")
+        report.gpu_results += [{**asdict(r), "output_stride": stride} for r in results]
+    report.gpu_table = "\n".join(tables)

@@ -100,6 +100,12 @@ def _parser() -> argparse.ArgumentParser:
         default=True,
         help="time the reference posenet in Node on the same images (default: on)",
     )
+    bench.add_argument(
+        "--gpu",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also time GPU preprocessing + decoding where CuPy sees a CUDA device (default: on)",
+    )
     bench.add_argument("--repeat", type=int, default=20, help="timed runs per case (20)")
     bench.add_argument(
         "--image", type=Path, action="append", help="benchmark these images instead of the photos"
@@ -266,6 +272,7 @@ def _bench(args: argparse.Namespace) -> int:
         strides=strides,
         repeat=args.repeat,
         reference=args.reference,
+        gpu=args.gpu,
         progress=lambda line: print(f"{PROG} bench: {line}", file=sys.stderr, flush=True),
     )
     print(report.table(), file=sys.stderr if args.json == "-" else sys.stdout)

@@ -5,6 +5,12 @@ poses scoring below ``min_pose_score`` are dropped; keypoints scoring below
 ``min_keypoint_score`` stay in the pose (messages and JSON always carry all 17, in reference
 order) with their position as decoded and their score set to 0.0, so every consumer treats
 them as absent without a second threshold. The pose score is the decoder's, unchanged.
+
+Backends built for one input size (TensorRT engines, which expose ``input_shape``) get the
+configured square input at construction; changing ``input_resolution`` to another network
+size then needs a new estimator (``needs_rebuild``). A backend with ``run_frame(image,
+transform)`` preprocesses on its device: uint8 frames go to it whole, and the decoders run on
+the arrays it returns (CuPy), fetching only what the traversal needs.
 """
 
 from __future__ import annotations
@@ -20,13 +26,26 @@ from posenet_ros.decode.multi_pose import decode_multiple_poses
 from posenet_ros.decode.single_pose import decode_single_pose
 from posenet_ros.errors import InvalidConfigError
 from posenet_ros.image_io import check_image_array
-from posenet_ros.preprocess import InputTransform, Preprocessor
+from posenet_ros.preprocess import (
+    InputTransform,
+    Preprocessor,
+    input_transform,
+    valid_input_resolution,
+    warm_up,
+)
 from posenet_ros.types import Pose
+
+# Backends whose models take one input size: they are built for the configured resolution.
+FIXED_SIZE_BACKENDS = frozenset({"tensorrt"})
 
 
 @dataclass(frozen=True, slots=True)
 class StageTimings:
-    """Wall-clock seconds of each stage of one ``estimate``."""
+    """Wall-clock seconds of each stage of one ``estimate``.
+
+    On a backend's fused path (``run_frame``) preprocessing is part of ``inference`` and
+    ``preprocess`` is 0; GPU work queued there may finish inside ``decode``.
+    """
 
     preprocess: float
     inference: float
@@ -50,15 +69,21 @@ class PoseEstimator:
             # Imported here: an injected backend (tests, the ROS node's own) needs no runtime.
             from posenet_ros.backends.factory import create_backend
 
-            backend = create_backend(config.backend, config.output_stride)
+            backend = create_backend(
+                config.backend, config.output_stride, input_size=backend_input_size(config)
+            )
         elif backend.output_stride != config.output_stride:
             raise InvalidConfigError(
                 f"backend runs output_stride {backend.output_stride} but the configuration "
                 f"asks for {config.output_stride}"
             )
-        self._config = config
         self._backend = backend
+        self._fixed_size = fixed_input_size(backend)
+        self._check_input_size(config)
+        self._config = config
+        self._run_frame = getattr(backend, "run_frame", None)
         self._preprocess = Preprocessor()
+        warm_up()  # the resize kernel's compile or cache load, now rather than on a frame
 
     @property
     def config(self) -> EstimatorConfig:
@@ -68,11 +93,18 @@ class PoseEstimator:
     def backend(self) -> Backend:
         return self._backend
 
+    def needs_rebuild(self, config: EstimatorConfig) -> bool:
+        """True when ``config`` needs a new estimator: another ``backend`` or
+        ``output_stride``, or another network input size on a fixed-size backend."""
+        return self._config.needs_rebuild(config) or (
+            self._fixed_size is not None and network_input_size(config) != self._fixed_size
+        )
+
     def set_config(self, config: EstimatorConfig) -> None:
         """Apply a new configuration from the next frame on (decode and input parameters).
 
-        Raises ``InvalidConfigError`` when it changes a field that needs a new backend
-        (``backend``, ``output_stride``): build a new ``PoseEstimator`` for those.
+        Raises ``InvalidConfigError`` when it needs a new backend (``needs_rebuild``):
+        build a new ``PoseEstimator`` for those.
         """
         config = config.validated()
         if self._config.needs_rebuild(config):
@@ -84,7 +116,18 @@ class PoseEstimator:
             raise InvalidConfigError(
                 f"changing {', '.join(changed)} needs a new model: create a new PoseEstimator"
             )
+        self._check_input_size(config)
         self._config = config
+
+    def _check_input_size(self, config: EstimatorConfig) -> None:
+        size = network_input_size(config)
+        if self._fixed_size is not None and size != self._fixed_size:
+            wanted = "a per-frame size (input_resolution unset)" if size is None else size
+            raise InvalidConfigError(
+                f"input_resolution {config.input_resolution!r} needs network input {wanted}, "
+                f"but backend {self._backend.name} was built for {self._fixed_size}: "
+                "create a new PoseEstimator"
+            )
 
     def estimate(self, image: np.ndarray) -> list[Pose]:
         """Poses in ``image`` (H, W, 3) RGB, in source pixels, best first."""
@@ -95,9 +138,14 @@ class PoseEstimator:
         config = self._config  # one consistent configuration for the whole frame
         image = check_image_array(image)
         started = time.perf_counter()
-        tensor, transform = self._preprocess(image, config)
-        preprocessed = time.perf_counter()
-        outputs = self._backend.run(tensor)
+        if self._run_frame is not None and image.dtype == np.uint8:
+            transform = input_transform(*image.shape[:2], config)
+            preprocessed = time.perf_counter()
+            outputs = self._run_frame(image, transform)  # upload, preprocess and infer on device
+        else:
+            tensor, transform = self._preprocess(image, config)
+            preprocessed = time.perf_counter()
+            outputs = self._backend.run(tensor)
         inferred = time.perf_counter()
         poses = decode(outputs, config)
         decoded = time.perf_counter()
@@ -107,6 +155,34 @@ class PoseEstimator:
             preprocessed - started, inferred - preprocessed, decoded - inferred, finished - decoded
         )
         return poses, timings
+
+
+def network_input_size(config: EstimatorConfig) -> tuple[int, int] | None:
+    """The (height, width) network input of a 2.x config; None when it follows each frame."""
+    if config.input_resolution is None:
+        return None
+    side = valid_input_resolution(config.input_resolution, config.output_stride)
+    return side, side
+
+
+def backend_input_size(config: EstimatorConfig) -> tuple[int, int] | None:
+    """The ``input_size`` to build ``config.backend`` with: the network input for fixed-size
+    backends, None (a dynamic model) for the others."""
+    if config.backend not in FIXED_SIZE_BACKENDS:
+        return None
+    size = network_input_size(config)
+    if size is None:
+        raise InvalidConfigError(
+            f"backend {config.backend} builds its model for one input size: set "
+            "input_resolution (image_scale_factor mode sizes the input per frame)"
+        )
+    return size
+
+
+def fixed_input_size(backend: Backend) -> tuple[int, int] | None:
+    """(height, width) of a backend built for one input size (``input_shape`` (1, H, W, 3))."""
+    shape = getattr(backend, "input_shape", None)
+    return None if shape is None else (int(shape[1]), int(shape[2]))
 
 
 def decode(outputs: NetworkOutputs, config: EstimatorConfig) -> list[Pose]:

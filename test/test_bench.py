@@ -20,8 +20,17 @@ IMAGES = {
 
 
 @pytest.fixture(autouse=True)
-def fake_backend(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bench, "create_backend", lambda name, stride: FakeBackend(stride))
+def fake_backend(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
+    """Every ``create_backend`` call, answered by a ``FakeBackend``; no GPU unless a test says."""
+    calls: list[tuple] = []
+
+    def create_backend(name: str, stride: int, *, input_size: tuple | None) -> FakeBackend:
+        calls.append((name, stride, input_size))
+        return FakeBackend(stride)
+
+    monkeypatch.setattr(bench, "create_backend", create_backend)
+    monkeypatch.setattr(bench, "cuda_unavailable_reason", lambda: "no CUDA device here")
+    return calls
 
 
 def row(**changes: object) -> BenchRow:
@@ -36,6 +45,7 @@ def row(**changes: object) -> BenchRow:
         inference_ms=10.0,
         single_decode_ms=0.1,
         multi_decode_ms=0.5,
+        multi_decode_in_e2e_ms=0.7,
         e2e_ms=12.5,
         e2e_mean_ms=12.0,
     )
@@ -50,18 +60,56 @@ def test_row_ratios() -> None:
     assert row(reference_ms=120.0).speedup == 10.0
 
 
-def test_run_bench_measures_every_case_in_order() -> None:
+def test_run_bench_measures_every_case_in_order(fake_backend: list[tuple]) -> None:
     report = run_bench(
         IMAGES, resolutions=(33, 65), strides=(16, 8), repeat=2, warmup=0, reference=False
     )
+    assert fake_backend == [("auto", 16, None), ("auto", 8, None)]  # dynamic: one per stride
     cases = [(r.output_stride, r.input_resolution, r.image) for r in report.rows]
     assert cases == [(s, r, name) for s in (16, 8) for r in (33, 65) for name in ("noise", "tall")]
     for measured in report.rows:
         assert measured.inference_ms >= 0 and measured.e2e_ms > 0
         assert measured.reference_ms is None
     assert report.rows[1].width == 30 and report.rows[1].height == 70
-    assert report.backends == ["fake backend", "fake backend"]
+    assert report.backends == ["fake backend"]  # the same description once
     assert report.reference_note == "skipped (--no-reference)"
+    assert report.gpu_table == "GPU bench skipped: no CUDA device here"
+    assert report.table().endswith("GPU bench skipped: no CUDA device here")
+
+
+def test_fixed_size_backends_are_built_per_input_size(fake_backend: list[tuple]) -> None:
+    run_bench(
+        IMAGES,
+        backend="tensorrt",
+        resolutions=(33, 40, 65),  # 40 runs at 33 too
+        strides=(16,),
+        repeat=1,
+        warmup=0,
+        reference=False,
+    )
+    assert fake_backend == [("tensorrt", 16, (33, 33)), ("tensorrt", 16, (65, 65))]
+
+
+def test_gpu_bench_runs_per_stride_where_cuda_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    from posenet_ros.gpu import bench as gpu_bench
+
+    calls = []
+
+    def run_gpu_bench(image: np.ndarray, resolutions: tuple, output_stride: int) -> list:
+        calls.append((image.shape, tuple(resolutions), output_stride))
+        return [gpu_bench.GpuBenchResult("gpu", 33, "multi", 0.1, 0.2, 0.3, 1.0, 1.0, 2)]
+
+    monkeypatch.setattr(bench, "cuda_unavailable_reason", lambda: None)
+    monkeypatch.setattr(gpu_bench, "run_gpu_bench", run_gpu_bench)
+    report = run_bench(IMAGES, resolutions=(33,), strides=(16, 8), repeat=1, reference=False)
+    assert calls == [((40, 60, 3), (33,), 16), ((40, 60, 3), (33,), 8)]
+    assert report.gpu_table.startswith("stride 16: GPU preprocessing + decoding on gpu")
+    assert "stride 8: " in report.gpu_table and report.gpu_table in report.table()
+    assert [r["output_stride"] for r in report.to_dict()["gpu"]["results"]] == [16, 8]
+    assert report.to_dict()["gpu"]["results"][0]["total_ms"] == 0.3
+    assert not run_bench(
+        IMAGES, resolutions=(33,), strides=(16,), repeat=1, gpu=False, reference=False
+    ).gpu_table
 
 
 def test_table_and_json_forms() -> None:

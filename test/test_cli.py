@@ -33,7 +33,7 @@ def real_backends() -> dict[int, object]:
 def real_model(monkeypatch: pytest.MonkeyPatch, real_backends: dict) -> None:
     monkeypatch.setattr(
         "posenet_ros.backends.factory.create_backend",
-        lambda name, output_stride: real_backends[output_stride],
+        lambda name, output_stride, input_size: real_backends[output_stride],
     )
 
 
@@ -41,7 +41,7 @@ def real_model(monkeypatch: pytest.MonkeyPatch, real_backends: dict) -> None:
 def fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
         "posenet_ros.backends.factory.create_backend",
-        lambda name, output_stride: FakeBackend(output_stride),
+        lambda name, output_stride, input_size: FakeBackend(output_stride),
     )
 
 
@@ -278,14 +278,17 @@ def test_bench_with_a_fake_backend(
     photo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
     monkeypatch.setattr(
-        "posenet_ros.bench.create_backend", lambda name, stride: FakeBackend(stride)
+        "posenet_ros.bench.create_backend",
+        lambda name, stride, input_size: FakeBackend(stride),
     )
+    monkeypatch.setattr("posenet_ros.bench.cuda_unavailable_reason", lambda: "no CUDA here")
     target = tmp_path / "bench.json"
     argv = ["bench", "--no-reference", "--repeat", "2", "--image", str(photo)]
     argv += ["--output-stride", "16", "--input-resolution", "33", "--json", str(target)]
     code, out, err = run(argv, capsys)
     assert code == 0, err
     assert "astronaut" in out and "e2e/inf" in out and "skipped (--no-reference)" in out
+    assert "GPU bench skipped: no CUDA here" in out
     (row,) = json.loads(target.read_text())["rows"]
     assert row["input_resolution"] == 33 and row["output_stride"] == 16
 

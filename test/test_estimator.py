@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 from core_fakes import FakeBackend, fixed_outputs
 
+from posenet_ros.backends.base import NetworkOutputs
 from posenet_ros.config import EstimatorConfig
 from posenet_ros.decode.multi_pose import decode_multiple_poses
 from posenet_ros.decode.single_pose import decode_single_pose
 from posenet_ros.errors import InvalidConfigError, InvalidImageError
 from posenet_ros.estimator import PoseEstimator, StageTimings
 from posenet_ros.keypoints import PART_IDS
-from posenet_ros.preprocess import input_transform
+from posenet_ros.preprocess import InputTransform, input_transform
 
 CONFIG = EstimatorConfig(input_resolution=33, output_stride=16)
 FRAME = np.random.default_rng(0).integers(0, 256, (40, 60, 3), dtype=np.uint8)
@@ -125,17 +126,106 @@ def test_estimate_timed_reports_every_stage() -> None:
     assert timings.total == pytest.approx(sum(stages))
 
 
-def test_default_backend_comes_from_the_factory(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("backend", "resolution", "input_size"),
+    [("onnxruntime", 33, None), ("auto", 33, None), ("tensorrt", 40, (33, 33))],
+)
+def test_default_backend_comes_from_the_factory(
+    monkeypatch: pytest.MonkeyPatch, backend: str, resolution: int, input_size: tuple | None
+) -> None:
     calls = []
 
-    def create_backend(name: str, output_stride: int) -> FakeBackend:
-        calls.append((name, output_stride))
+    def create_backend(name: str, output_stride: int, *, input_size: object) -> FakeBackend:
+        calls.append((name, output_stride, input_size))
         return FakeBackend(output_stride)
 
     monkeypatch.setattr("posenet_ros.backends.factory.create_backend", create_backend)
-    estimator = PoseEstimator(CONFIG.with_changes(backend="onnxruntime"))
-    assert calls == [("onnxruntime", 16)]
+    config = CONFIG.with_changes(backend=backend, input_resolution=resolution)
+    estimator = PoseEstimator(config)
+    assert calls == [(backend, 16, input_size)]  # the valid resolution, for TensorRT only
     assert estimator.backend.name == "fake"
+
+
+def test_tensorrt_needs_a_fixed_resolution() -> None:
+    config = CONFIG.with_changes(backend="tensorrt", input_resolution=None)
+    with pytest.raises(InvalidConfigError, match="backend tensorrt builds its model for one"):
+        PoseEstimator(config)
+
+
+class FixedSizeBackend(FakeBackend):
+    """Built for one input size, like a TensorRT engine."""
+
+    def __init__(self, side: int = 33) -> None:
+        super().__init__()
+        self.input_shape = (1, side, side, 3)
+
+
+def test_fixed_size_backend_makes_the_network_size_a_rebuild_field() -> None:
+    estimator = PoseEstimator(CONFIG, FixedSizeBackend(33))
+    same_size = CONFIG.with_changes(input_resolution=40, mode="single")  # still 33 at stride 16
+    assert not estimator.needs_rebuild(same_size)
+    estimator.set_config(same_size)
+    assert estimator.estimate(FRAME)
+    for other in (
+        CONFIG.with_changes(input_resolution=65),
+        CONFIG.with_changes(input_resolution=None),
+    ):
+        assert estimator.needs_rebuild(other)
+        with pytest.raises(InvalidConfigError, match=r"backend fake was built for \(33, 33\)"):
+            estimator.set_config(other)
+    assert estimator.config == same_size
+    with pytest.raises(InvalidConfigError, match="input_resolution 65 needs network input"):
+        PoseEstimator(CONFIG.with_changes(input_resolution=65), FixedSizeBackend(33))
+
+
+def test_dynamic_backend_changes_resolution_in_place() -> None:
+    estimator = PoseEstimator(CONFIG, FakeBackend())
+    for config in (
+        CONFIG.with_changes(input_resolution=65),
+        CONFIG.with_changes(input_resolution=None),
+    ):
+        assert not estimator.needs_rebuild(config)
+    assert estimator.needs_rebuild(CONFIG.with_changes(output_stride=8))
+    assert estimator.needs_rebuild(CONFIG.with_changes(backend="tensorrt"))
+
+
+class FusedBackend(FixedSizeBackend):
+    """Preprocesses on its own (``run_frame``), like the TensorRT backend on the GPU."""
+
+    def __init__(self) -> None:
+        super().__init__(33)
+        self.frames: list[tuple[np.ndarray, InputTransform]] = []
+
+    def run_frame(self, image: np.ndarray, transform: InputTransform) -> NetworkOutputs:
+        self.frames.append((image, transform))
+        return fixed_outputs()
+
+
+@pytest.mark.parametrize("flip", [False, True])
+def test_fused_backend_gets_the_frame_and_its_transform(flip: bool) -> None:
+    config = CONFIG.with_changes(flip_horizontal=flip)
+    backend = FusedBackend()
+    poses = PoseEstimator(config, backend).estimate(FRAME)
+    assert backend.inputs == []  # no CPU preprocessing, no run()
+    ((image, transform),) = backend.frames
+    assert image is FRAME and transform == input_transform(40, 60, config)
+    want = expected(config)
+    assert len(poses) == len(want)
+    for pose, keypoints in zip(poses, want, strict=True):
+        np.testing.assert_array_equal(pose.keypoints, keypoints)
+
+
+def test_fused_backend_float_frames_take_the_cpu_path() -> None:
+    backend = FusedBackend()
+    PoseEstimator(CONFIG, backend).estimate(FRAME.astype(np.float32))
+    assert backend.frames == [] and backend.inputs[0].shape == (1, 33, 33, 3)
+
+
+def test_construction_warms_up_the_resize_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+    monkeypatch.setattr("posenet_ros.estimator.warm_up", lambda: calls.append(True))
+    PoseEstimator(CONFIG, FakeBackend())
+    assert calls == [True]
 
 
 def test_real_model_finds_the_astronaut() -> None:
