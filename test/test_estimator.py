@@ -238,3 +238,33 @@ def test_real_model_finds_the_astronaut() -> None:
     assert 180 < nose[0] < 320 and 40 < nose[1] < 180 and nose[2] > 0.5
     (single,) = PoseEstimator(EstimatorConfig(mode="single", backend="onnxruntime")).estimate(image)
     assert np.abs(single.keypoints[0, :2] - nose[:2]).max() < 10
+
+
+class DeviceFusedBackend(FusedBackend):
+    """``run_frame`` answering with CuPy maps, as the TensorRT backend does."""
+
+    def __init__(self, cp: object) -> None:
+        super().__init__()
+        self.cp = cp
+
+    def run_frame(self, image: np.ndarray, transform: InputTransform) -> NetworkOutputs:
+        outputs = super().run_frame(image, transform)
+        return NetworkOutputs(*(self.cp.asarray(a) for a in outputs))
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("mode", ["single", "multi"])
+def test_fused_backend_maps_on_the_gpu_decode_like_the_cpu(mode: str) -> None:
+    from posenet_ros.gpu.cuda import cuda_unavailable_reason
+
+    reason = cuda_unavailable_reason()
+    if reason is not None:
+        pytest.skip(f"needs a CUDA device through CuPy: {reason}")
+    import cupy
+
+    config = CONFIG.with_changes(mode=mode)
+    poses = PoseEstimator(config, DeviceFusedBackend(cupy)).estimate(FRAME)
+    want = expected(config)
+    assert len(poses) == len(want)
+    for pose, keypoints in zip(poses, want, strict=True):
+        np.testing.assert_allclose(pose.keypoints, keypoints, rtol=0, atol=1e-5)
