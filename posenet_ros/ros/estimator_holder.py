@@ -12,6 +12,8 @@ from posenet_ros.config import EstimatorConfig
 class Estimator(Protocol):
     config: EstimatorConfig
 
+    def needs_rebuild(self, config: EstimatorConfig) -> bool: ...
+
     def set_config(self, config: EstimatorConfig) -> None: ...
 
 
@@ -49,7 +51,7 @@ class EstimatorHolder:
     def apply(self, config: EstimatorConfig) -> None:
         with self._lock:
             self._wanted = config
-            if not self._estimator.config.needs_rebuild(config):
+            if not self._estimator.needs_rebuild(config):
                 self._estimator.set_config(config)
                 self._generation += 1  # a pending rebuild is no longer wanted
                 self._building = None
@@ -78,8 +80,17 @@ class EstimatorHolder:
         with self._lock:
             if generation != self._generation:
                 return
-            if not estimator.config.needs_rebuild(self._wanted):
-                estimator.set_config(self._wanted)
-            self._estimator = estimator
             self._building = None
-        self._on_ready(estimator)
+            wanted = self._wanted
+            if estimator.needs_rebuild(wanted):
+                # Changed meanwhile in a way this build cannot serve (e.g. the input size of
+                # a fixed-size engine): build again for what is wanted now.
+                restart = True
+            else:
+                restart = False
+                estimator.set_config(wanted)
+                self._estimator = estimator
+        if restart:
+            self.apply(wanted)
+        else:
+            self._on_ready(estimator)

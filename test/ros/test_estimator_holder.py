@@ -11,8 +11,11 @@ class FakeEstimator:
     def __init__(self, config):
         self.config = config
 
+    def needs_rebuild(self, config):
+        return self.config.needs_rebuild(config)
+
     def set_config(self, config):
-        assert not self.config.needs_rebuild(config)
+        assert not self.needs_rebuild(config)
         self.config = config
 
 
