@@ -16,6 +16,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections import deque
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +62,8 @@ class BenchClient:
         self.node.create_subscription(Poses, "/posenet_bench/poses", self._on_poses, 10)
         self.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diag, 10)
         self.replies: list[tuple[float, float]] = []  # (arrival monotonic, latency s)
+        # stamps (ns) of frames sent and not yet answered, oldest first
+        self.outstanding: deque[int] = deque()
         self.diagnostics: dict[str, str] = {}
         self.reply_event = threading.Event()
         self._sent = 0
@@ -71,12 +74,16 @@ class BenchClient:
     def publish(self) -> None:
         msg = self.messages[self._sent % len(self.messages)]
         msg.header = Header(frame_id="bench", stamp=self.node.get_clock().now().to_msg())
+        self.outstanding.append(msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec)
         self.pub.publish(msg)
         self._sent += 1
 
     def _on_poses(self, msg: Poses) -> None:
         stamp_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
         latency = (self.node.get_clock().now().nanoseconds - stamp_ns) * 1e-9
+        # The node answers in order: older unanswered frames were dropped (or lost).
+        while self.outstanding and self.outstanding[0] <= stamp_ns:
+            self.outstanding.popleft()
         self.replies.append((time.monotonic(), latency))
         self.reply_event.set()
 
@@ -94,20 +101,17 @@ class BenchClient:
             self.reply_event.wait(0.5)
 
     def closed_loop(self, seconds: float) -> float:
-        """Frames per second with IN_FLIGHT frames outstanding."""
+        """Frames per second with IN_FLIGHT frames outstanding (sent, not yet answered)."""
+        time.sleep(1.0)  # let answers to earlier frames drain
+        self.outstanding.clear()
         self.replies.clear()
-        for _ in range(IN_FLIGHT):
-            self.publish()
         start = time.monotonic()
-        answered = 0
         while time.monotonic() - start < seconds:
             self.reply_event.clear()
-            if len(self.replies) > answered:
-                for _ in range(len(self.replies) - answered):
-                    self.publish()
-                answered = len(self.replies)
-            elif not self.reply_event.wait(1.0):
-                self.publish()  # a frame was lost in transport: keep the pipeline full
+            while len(self.outstanding) < IN_FLIGHT:
+                self.publish()
+            if not self.reply_event.wait(1.0):
+                self.outstanding.clear()  # lost in transport: refill
         arrivals = [t for t, _ in self.replies if t >= start]
         return (len(arrivals) - 1) / (arrivals[-1] - arrivals[0]) if len(arrivals) > 1 else 0.0
 
