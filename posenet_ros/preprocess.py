@@ -27,6 +27,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ NORMALISE_SHIFT = np.float32(1.0)
 log = logging.getLogger(__name__)
 
 _CACHED_PLANS = 4  # distinct frame geometries kept (ROS streams use one or two)
+_compile_lock = threading.Lock()
 
 
 class Padding(NamedTuple):
@@ -221,7 +223,7 @@ def _resize(image: np.ndarray, rows: _Axis, cols: _Axis, out: np.ndarray, normal
     """Resize ``image`` into the active window of the C-contiguous ``out`` (out_h, out_w, 3).
 
     Each frame row is lerped horizontally once into one of two row slots: output rows sample
-    frame rows in order, so two slots cover every reuse. Slot ``-1`` rows are padding.
+    frame rows in order, so two slots cover every reuse. Row -1 is a padding row (zeros).
     """
     width = 3 * cols.frac.size
     lerped = np.empty((2, width), np.float64)
@@ -248,13 +250,17 @@ def _resize(image: np.ndarray, rows: _Axis, cols: _Axis, out: np.ndarray, normal
             target[k] = value / scale - shift if normalise else value
 
 
-@functools.cache
 def _kernel() -> Callable:
-    """``_resize`` compiled (or loaded from numba's cache) for uint8 and float64 images.
+    """``_resize`` compiled (or loaded from numba's cache) for uint8 and float64 images."""
+    with _compile_lock:  # estimators built on two threads at once: the second waits
+        return _compiled_kernel()
 
-    One signature per dtype for read-only arrays of any strides, so read-only ROS buffers and
-    BGR/RGBA/mono views need no copy and no compile of their own; later compiles are disabled.
-    """
+
+@functools.cache
+def _compiled_kernel() -> Callable:
+    """One signature per dtype for read-only arrays of any strides, so read-only ROS buffers
+    and BGR/RGBA/mono views need no copy and no compile of their own; later compiles are
+    disabled."""
     axis = numba.typeof(_axis(1, 0, 0, 1, False))
     for dtype in (numba.uint8, numba.float64):
         image = numba.types.Array(dtype, 3, "A", readonly=True)

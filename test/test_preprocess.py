@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -312,3 +313,13 @@ def test_round_trip_of_a_bright_spot(height: int, width: int) -> None:
     back = transform.to_source(np.array([centre]))[0]
     assert abs(back[0] - x) <= transform.scale_x
     assert abs(back[1] - y) <= transform.scale_y
+
+
+def test_warm_up_from_several_threads_at_once() -> None:
+    warm_up()
+    preprocess._resize.disable_compile(False)  # as before the first warm-up (now from cache)
+    preprocess._compiled_kernel.cache_clear()
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda _: warm_up(), range(4)))
+    assert len(preprocess._resize.signatures) == 2
+    np.testing.assert_array_equal(resize_bilinear(random_image(5, 5), (3, 3)).shape, (3, 3, 3))
