@@ -123,7 +123,7 @@ class BenchClient:
         while (now := time.monotonic()) - start < seconds:
             if now >= next_time:
                 self.publish()
-                next_time += 1.0 / rate
+                next_time = max(next_time + 1.0 / rate, now)  # late: no catch-up burst
             if each_second is not None and now >= next_report:
                 each_second(now - start)
                 next_report += 1.0
