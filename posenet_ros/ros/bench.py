@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections import deque
@@ -29,6 +30,7 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
 from posenet_ros.config import EstimatorConfig
+from posenet_ros.errors import PoseNetError
 from posenet_ros.estimator import PoseEstimator
 from posenet_ros.image_io import load_image
 from posenet_ros.msg import Poses
@@ -162,7 +164,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", default="out/bench_ros.json")
     args = parser.parse_args(argv)
 
-    images = [load_image(path) for path in image_files(args.images)]
+    try:
+        images = [load_image(path) for path in image_files(args.images)]
+    except PoseNetError as exc:
+        print(f"posenet-ros bench: {exc}", file=sys.stderr)
+        return 2
     print(f"images: {len(images)} from {args.images}", flush=True)
     core = core_fps(images, args.seconds)
     print(f"core pipeline: {core:.1f} FPS", flush=True)
