@@ -10,6 +10,7 @@ under `output_dir`. With `duration` > 0 the whole launch stops after that many s
 from pathlib import Path
 
 from ament_index_python.packages import get_package_share_directory
+from launch import LaunchDescription
 from launch.actions import (
     DeclareLaunchArgument,
     EmitEvent,
@@ -21,8 +22,6 @@ from launch.events import Shutdown
 from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
-
-from launch import LaunchDescription
 
 IMAGE_TOPIC = "/posenet_demo/image_raw"
 

@@ -6,11 +6,10 @@ ros2 launch posenet_ros posenet.launch.py image_topic:=/camera/image_raw backend
 from pathlib import Path
 
 from ament_index_python.packages import get_package_share_directory
+from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
-
-from launch import LaunchDescription
 
 
 def _posenet_node(context, *_args, **_kwargs) -> list[Node]:

@@ -10,10 +10,10 @@ from .requirements import require_ros_build
 require_ros_build()
 
 from ament_index_python.packages import get_package_share_directory  # noqa: E402
+from launch import LaunchDescription, LaunchService  # noqa: E402
 from launch.actions import IncludeLaunchDescription  # noqa: E402
 from launch.launch_description_sources import PythonLaunchDescriptionSource  # noqa: E402
 
-from launch import LaunchDescription, LaunchService  # noqa: E402
 from posenet_ros.image_io import load_image  # noqa: E402
 
 from .harness import DATA_DIR, IMAGE_TOPIC, Client  # noqa: E402
