@@ -21,7 +21,7 @@ class Pose:
     keypoints: np.ndarray
 
     def to_dict(self) -> dict:
-        """The JSON form the CLI writes: ``{"score", "keypoints": [{"part", "score", "x", "y"}]}``."""
+        """The JSON form the CLI writes (``score`` and 17 ``part``, ``score``, ``x``, ``y``)."""
         return {
             "score": float(self.score),
             "keypoints": [
