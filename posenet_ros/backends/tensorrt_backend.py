@@ -21,10 +21,11 @@ from posenet_ros.errors import (
     InvalidImageError,
     ModelError,
 )
+from posenet_ros.files import file_sha256
 from posenet_ros.gpu import trt_compat
 from posenet_ros.gpu.cuda import cuda_unavailable_reason, gpu_identity, import_cupy, order_after
 from posenet_ros.gpu.engine_builder import build_engine
-from posenet_ros.gpu.engine_cache import EngineCache, EngineKey, file_sha256, load_or_build
+from posenet_ros.gpu.engine_cache import EngineCache, EngineKey, load_or_build
 from posenet_ros.gpu.preprocess_cuda import GpuPreprocessor
 from posenet_ros.gpu.transfer import PinnedStaging
 from posenet_ros.preprocess import InputTransform

