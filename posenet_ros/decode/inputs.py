@@ -34,16 +34,18 @@ def check_maps(**maps: Any) -> tuple[ModuleType, int, int]:
     for name, array in maps.items():
         shape = getattr(array, "shape", None)
         kind = getattr(getattr(array, "dtype", None), "kind", None)
-        expected = f"(H, W, {CHANNELS[name]}) floating-point array"
         if shape is None or len(shape) != 3 or shape[2] != CHANNELS[name] or kind != "f":
-            raise ModelError(f"invalid {name} output {_describe(array)}: expected an {expected}")
-        if shape[0] < 1 or shape[1] < 1:
-            raise ModelError(f"invalid {name} output of shape {tuple(shape)}: the map is empty")
-        if size is None:
-            size = tuple(shape[:2])
-        elif tuple(shape[:2]) != size:
             raise ModelError(
-                f"invalid {name} output of shape {tuple(shape)}: expected H, W = {size} "
+                f"invalid {name} output {_describe(array)}: expected an "
+                f"(H, W, {CHANNELS[name]}) floating-point array"
+            )
+        if size is None:
+            size = shape[:2]
+            if shape[0] < 1 or shape[1] < 1:
+                raise ModelError(f"invalid {name} output of shape {tuple(shape)}: the map is empty")
+        elif shape[:2] != size:
+            raise ModelError(
+                f"invalid {name} output of shape {tuple(shape)}: expected H, W = {tuple(size)} "
                 "like the heatmap"
             )
     return xp, size[0], size[1]

@@ -1,30 +1,61 @@
-"""Cells holding a local maximum of their part (reference ``scoreIsMaximumInLocalWindow``)."""
+"""Local maxima of a part's scores (reference ``scoreIsMaximumInLocalWindow``), per cell.
+
+Only a few cells can be root candidates, so rather than a maximum filter over the whole map
+the decoder reads the windows of those cells alone, through a table of flat indices.
+"""
 
 from __future__ import annotations
 
+import functools
+from types import ModuleType
 from typing import Any
+
+import numpy as np
 
 from posenet_ros.arrays import array_namespace
 
 # The reference's ``kLocalMaximumRadius``: the window is 3x3 cells.
 LOCAL_MAXIMUM_RADIUS = 1
+# Position of the cell itself in its window (the middle of the row-major 3x3).
+CENTRE = (2 * LOCAL_MAXIMUM_RADIUS + 1) ** 2 // 2
 
 
-def local_maximum_mask(scores: Any, radius: int = LOCAL_MAXIMUM_RADIUS) -> Any:
-    """Boolean (H, W, C): no cell of the same channel within ``radius`` (Chebyshev) is greater.
+def window_index(xp: ModuleType, height: int, width: int, channels: int) -> Any:
+    """Flat (H, W, C) indices of every cell's window: shape (H * W * C, (2r + 1) ** 2).
 
-    The window is clipped at the map borders and equal neighbours do not disqualify a cell,
-    as in the reference. The window maximum is separable (rows, then columns) over a copy
-    padded with -inf, so each cell costs 4r comparisons of whole arrays instead of a Python
-    loop; ``scipy.ndimage.maximum_filter`` would do the same but is not a core dependency.
+    Row ``(y * W + x) * C + c`` lists the cells of channel ``c`` within ``r`` rows and
+    columns of (y, x), row-major, ``CENTRE`` being the cell itself. At the borders the
+    coordinates are clamped, which repeats in-map cells of the window: the window's maximum
+    stays that of the reference's clipped window. Built once per map shape and namespace
+    (an index per cell and window position: 5 MB for the largest maps, 513 at stride 8).
     """
-    xp = array_namespace(scores)
-    height, width, _ = scores.shape
-    padded = xp.pad(scores, ((radius, radius), (radius, radius), (0, 0)), constant_values=-xp.inf)
-    rows = padded[0:height]
-    for dy in range(1, 2 * radius + 1):
-        rows = xp.maximum(rows, padded[dy : dy + height])
-    window = rows[:, 0:width]
-    for dx in range(1, 2 * radius + 1):
-        window = xp.maximum(window, rows[:, dx : dx + width])
-    return scores >= window
+    return _window_index(xp.__name__, height, width, channels)
+
+
+@functools.lru_cache(maxsize=4)
+def _window_index(namespace: str, height: int, width: int, channels: int) -> Any:
+    steps = np.arange(-LOCAL_MAXIMUM_RADIUS, LOCAL_MAXIMUM_RADIUS + 1)
+    rows = np.clip(np.arange(height)[:, None] + steps, 0, height - 1)  # (H, 2r+1)
+    columns = np.clip(np.arange(width)[:, None] + steps, 0, width - 1)  # (W, 2r+1)
+    cells = rows[:, None, :, None] * width + columns[None, :, None, :]  # (H, W, 2r+1, 2r+1)
+    side = 2 * LOCAL_MAXIMUM_RADIUS + 1
+    cells = cells.reshape(height, width, 1, side * side)
+    table = (cells * channels + np.arange(channels)[:, None]).reshape(-1, side * side)
+    if namespace == "numpy":
+        return table
+    import cupy  # optional dependency, only for GPU maps
+
+    return cupy.asarray(table)
+
+
+def is_local_maximum(window_scores: Any, floor: Any) -> Any:
+    """Boolean (N,) from ((2r + 1) ** 2, N) window scores (one window per column): the
+    centre is >= its whole window and >= ``floor``.
+
+    Equal neighbours do not disqualify a cell, as in the reference. A NaN anywhere in the
+    window gives False (the maximum propagates it). Windows are columns so that their
+    maximum is an elementwise maximum of rows, much faster than one over short rows.
+    """
+    xp = array_namespace(window_scores)
+    ceiling = xp.maximum(window_scores.max(axis=0), floor)
+    return window_scores[CENTRE] >= ceiling

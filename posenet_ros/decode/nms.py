@@ -24,13 +24,19 @@ def within_nms_radius(
 
 
 def instance_score(
-    poses: Sequence[Keypoints], squared_radius: float, keypoints: Keypoints
+    poses: Sequence[Keypoints], squared_radius: float, keypoints: Keypoints, scores: list[float]
 ) -> float:
-    """Sum of the scores of the parts no earlier pose claims, divided by all 17 parts."""
+    """Sum of the ``scores`` of the parts no earlier pose claims, divided by all 17 parts.
+
+    ``within_nms_radius`` for each part, unrolled: this runs for all 17 parts of every pose.
+    """
     total = 0.0
-    for part in range(NUM_KEYPOINTS):
-        if not within_nms_radius(
-            poses, squared_radius, keypoints.ys[part], keypoints.xs[part], part
-        ):
-            total += keypoints.scores[part]
+    for part, (y, x, score) in enumerate(zip(keypoints.ys, keypoints.xs, scores, strict=True)):
+        for pose in poses:
+            dy = pose.ys[part] - y
+            dx = pose.xs[part] - x
+            if dy * dy + dx * dx <= squared_radius:
+                break
+        else:
+            total += score
     return total / NUM_KEYPOINTS

@@ -2,32 +2,63 @@
 
 from __future__ import annotations
 
-import itertools
+import functools
+import math
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from posenet_ros.arrays import array_namespace
-from posenet_ros.decode.local_maximum import local_maximum_mask
+from posenet_ros.decode.local_maximum import CENTRE, is_local_maximum, window_index
 from posenet_ros.decode.max_heap import MaxHeap
+from posenet_ros.decode.scores import heatmap_scores
 
 
-def part_candidates(scores: Any, score_threshold: float) -> tuple[Any, Any]:
-    """Scores and flat (H, W, C) indices of all root candidates, best first.
+def part_candidates(heatmap_logits: Any, score_threshold: float) -> tuple[Any, Any]:
+    """Scores and flat (H, W, C) indices of all root candidates, in scan order.
 
-    A candidate is a cell whose score is at least ``score_threshold`` and a local maximum of
-    its part. The flat index ``(y * W + x) * C + part`` is also the reference's scan
-    (enqueue) order; candidates are sorted by score descending, stably, so equal scores stay
-    in scan order. Runs in the namespace of ``scores`` (NumPy or CuPy).
+    A candidate is a cell whose score (the float32 sigmoid of its logit) is at least
+    ``score_threshold`` and a local maximum of its part. The sigmoid is monotonic, so only
+    cells whose logit reaches ``logit_floor`` can be one: scores are computed for those
+    cells' windows alone and judged exactly as the reference judges them (on float32
+    scores, whose saturation ties logits that differ). The flat index
+    ``(y * W + x) * C + part`` ascends, which is the reference's scan (enqueue) order.
+    Runs in the namespace of the logits (NumPy or CuPy).
     """
-    xp = array_namespace(scores)
-    mask = local_maximum_mask(scores)
-    mask &= scores >= float32_at_least(score_threshold)
-    index = xp.flatnonzero(mask)
-    values = scores.reshape(-1)[index]
-    order = xp.argsort(-values, kind="stable")
-    return values[order], index[order]
+    xp = array_namespace(heatmap_logits)
+    logits = heatmap_logits.reshape(-1)
+    floor, threshold = _thresholds(score_threshold, heatmap_logits.dtype)
+    (hot,) = (logits >= floor).nonzero()
+    windows = window_index(xp, *heatmap_logits.shape).take(hot, axis=0)
+    scores = heatmap_scores(logits.take(windows.T))  # (window cell, hot cell)
+    (kept,) = is_local_maximum(scores, threshold).nonzero()
+    return scores[CENTRE].take(kept), hot.take(kept)
+
+
+@functools.lru_cache(maxsize=64)
+def _thresholds(score_threshold: float, dtype: Any) -> tuple[np.generic, np.float32]:
+    return logit_floor(score_threshold, dtype), float32_at_least(score_threshold)
+
+
+def logit_floor(score_threshold: float, dtype: Any) -> np.generic:
+    """A logit of ``dtype`` below every logit whose float32 score is >= ``score_threshold``.
+
+    Such a score is at least ``t = float32_at_least(score_threshold)``, so the float64
+    sigmoid before rounding exceeds the float32 just below ``t`` (rounding to nearest);
+    the floor is that value's logit less a margin far wider than the few-ulp error of the
+    float64 ``exp``, rounded down to ``dtype`` (NumPy compares in the array's dtype).
+    """
+    below = float(np.nextafter(float32_at_least(score_threshold), np.float32(0)))
+    kind = np.dtype(dtype).type
+    if below <= 0.0:
+        return kind(-np.inf)
+    logit = math.log(below) - math.log1p(-below)
+    floor = logit - 1e-6 * max(1.0, abs(logit))
+    rounded = kind(floor)
+    if rounded > floor:
+        rounded = np.nextafter(rounded, kind(-np.inf))
+    return rounded
 
 
 def float32_at_least(value: float) -> np.float32:
@@ -43,18 +74,20 @@ def float32_at_least(value: float) -> np.float32:
     return rounded
 
 
-def root_order(values: list[float], index: list[int]) -> Iterator[tuple[float, int]]:
+def root_order(scores: list[float], index: list[int]) -> Iterator[tuple[float, int]]:
     """(score, flat index) pairs in the order the reference's queue dequeues them.
 
-    ``values`` and ``index`` come from ``part_candidates`` (score descending). Without equal
-    scores that is already the dequeue order; with some, the reference heap is replayed on
-    the candidates in scan order, lazily, so only the roots actually used cost a pop.
+    ``scores`` and ``index`` are ``part_candidates``' as lists (scan order). Without equal
+    scores that is the order of scores, descending; with some, the reference heap is
+    replayed on the candidates in scan order, lazily, so only the roots actually used cost
+    a pop.
     """
-    if all(a != b for a, b in itertools.pairwise(values)):
-        yield from zip(values, index, strict=True)
+    if len(set(scores)) == len(scores):
+        order = sorted(range(len(scores)), key=scores.__getitem__, reverse=True)
+        yield from ((scores[i], index[i]) for i in order)
         return
     heap: MaxHeap[int] = MaxHeap()
-    for flat, value in sorted(zip(index, values, strict=True)):
-        heap.push(value, flat)
+    for score, flat in zip(scores, index, strict=True):
+        heap.push(score, flat)
     while heap:
         yield heap.pop()

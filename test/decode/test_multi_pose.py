@@ -132,3 +132,22 @@ def test_nan_displacement_reached_by_the_traversal_is_a_model_error():
     outputs[2][5, 5, :] = np.nan
     with pytest.raises(ModelError, match="NaN"):
         _decode(outputs)
+
+
+def test_neighbouring_roots_whose_scores_saturate_are_both_candidates():
+    # sigmoid(20) and sigmoid(30) both round to 1.0 in float32: neither is greater, so both
+    # are local maxima (as in the reference), and the tie dequeues the first scanned first.
+    outputs = _outputs()
+    outputs[0][2, 2, 0] = 20.0
+    outputs[0][2, 3, 0] = 30.0
+    poses = _decode(outputs, radius=5.0)
+    assert [p.keypoints[0].tolist() for p in poses] == [[20.0, 20.0, 1.0], [30.0, 20.0, 1.0]]
+
+
+def test_poses_own_their_keypoint_rows():
+    outputs = _outputs()
+    outputs[0][1, 1, 0] = 3.0
+    outputs[0][7, 7, 0] = 2.0
+    first, second = _decode(outputs)
+    first.keypoints[:] = -1.0
+    assert second.keypoints[0, :2].tolist() == [70.0, 70.0]

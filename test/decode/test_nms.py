@@ -4,8 +4,8 @@ from posenet_ros.decode.nms import instance_score, within_nms_radius
 from posenet_ros.decode.traverse import Keypoints
 
 
-def _pose(y: float, x: float, score: float = 1.0) -> Keypoints:
-    return Keypoints([y] * 17, [x] * 17, [score] * 17)
+def _pose(y: float, x: float) -> Keypoints:
+    return Keypoints([y] * 17, [x] * 17, list(range(17)))
 
 
 def test_exactly_the_radius_is_suppressed():
@@ -27,9 +27,17 @@ def test_no_earlier_pose_suppresses_nothing():
 
 def test_instance_score_drops_parts_claimed_by_earlier_poses():
     earlier = _pose(0.0, 0.0)
-    new = _pose(100.0, 100.0, score=0.5)
+    new = _pose(100.0, 100.0)
     for part in (0, 3, 16):  # these three sit on the earlier pose's parts
         new.ys[part], new.xs[part] = 3.0, 4.0
-    new.scores[16] = 0.25
-    assert instance_score([earlier], 5.0**2, new) == pytest.approx(14 * 0.5 / 17)
-    assert instance_score([], 5.0**2, new) == pytest.approx((16 * 0.5 + 0.25) / 17)
+    scores = [0.5] * 16 + [0.25]
+    assert instance_score([earlier], 5.0**2, new, scores) == pytest.approx(14 * 0.5 / 17)
+    assert instance_score([], 5.0**2, new, scores) == pytest.approx((16 * 0.5 + 0.25) / 17)
+
+
+def test_instance_score_sums_in_part_order_like_the_reference():
+    scores = [0.1, 0.2, 0.3] + [1e-17] * 14
+    total = 0.0
+    for score in scores:
+        total += score
+    assert instance_score([], 1.0, _pose(0.0, 0.0), scores) == total / 17
