@@ -31,7 +31,12 @@ from posenet_ros.config import EstimatorConfig
 from posenet_ros.decode.multi_pose import decode_multiple_poses
 from posenet_ros.decode.single_pose import decode_single_pose
 from posenet_ros.errors import PoseNetError
-from posenet_ros.estimator import PoseEstimator, backend_input_size
+from posenet_ros.estimator import (
+    FIXED_SIZE_BACKENDS,
+    PoseEstimator,
+    backend_input_size,
+    fixed_input_size,
+)
 from posenet_ros.gpu.cuda import cuda_unavailable_reason
 from posenet_ros.preprocess import Preprocessor
 
@@ -163,9 +168,15 @@ def run_bench(
     rows: list[BenchRow] = []
     engines: dict[tuple, Backend] = {}  # one per stride, and per input size where fixed
     for config in configs:
-        key = (config.output_stride, backend_input_size(config))
-        if key not in engines:
-            engines[key] = create_backend(backend, key[0], input_size=key[1])
+        stride = config.output_stride
+        key = (stride, backend_input_size(config))
+        if (stride, None) in engines:  # a dynamic model serves every input size
+            key = (stride, None)
+        elif key not in engines:
+            engine = create_backend(backend, stride, input_size=key[1])
+            if backend not in FIXED_SIZE_BACKENDS and fixed_input_size(engine) is None:
+                key = (stride, None)  # auto fell back to ONNX Runtime's dynamic model
+            engines[key] = engine
         for name, image in images.items():
             report_progress(
                 f"stride {config.output_stride}, input {config.input_resolution}: {name}"

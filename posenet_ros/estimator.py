@@ -37,6 +37,9 @@ from posenet_ros.types import Pose
 
 # Backends whose models take one input size: they are built for the configured resolution.
 FIXED_SIZE_BACKENDS = frozenset({"tensorrt"})
+# Backends given that size: ``auto`` too, so it can pick TensorRT (its ONNX Runtime
+# fallbacks run the dynamic model whatever the size).
+SIZED_BACKENDS = FIXED_SIZE_BACKENDS | {"auto"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,11 +170,12 @@ def network_input_size(config: EstimatorConfig) -> tuple[int, int] | None:
 
 def backend_input_size(config: EstimatorConfig) -> tuple[int, int] | None:
     """The ``input_size`` to build ``config.backend`` with: the network input for fixed-size
-    backends, None (a dynamic model) for the others."""
-    if config.backend not in FIXED_SIZE_BACKENDS:
+    backends and ``auto`` (None under ``auto`` when the input follows each frame, which
+    rules TensorRT out), None (a dynamic model) for ``onnxruntime``."""
+    if config.backend not in SIZED_BACKENDS:
         return None
     size = network_input_size(config)
-    if size is None:
+    if size is None and config.backend in FIXED_SIZE_BACKENDS:
         raise InvalidConfigError(
             f"backend {config.backend} builds its model for one input size: set "
             "input_resolution (image_scale_factor mode sizes the input per frame)"

@@ -64,7 +64,8 @@ def test_run_bench_measures_every_case_in_order(fake_backend: list[tuple]) -> No
     report = run_bench(
         IMAGES, resolutions=(33, 65), strides=(16, 8), repeat=2, warmup=0, reference=False
     )
-    assert fake_backend == [("auto", 16, None), ("auto", 8, None)]  # dynamic: one per stride
+    # auto gets the first size (TensorRT would need it); its dynamic model serves them all.
+    assert fake_backend == [("auto", 16, (33, 33)), ("auto", 8, (33, 33))]
     cases = [(r.output_stride, r.input_resolution, r.image) for r in report.rows]
     assert cases == [(s, r, name) for s in (16, 8) for r in (33, 65) for name in ("noise", "tall")]
     for measured in report.rows:

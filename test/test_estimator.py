@@ -128,10 +128,18 @@ def test_estimate_timed_reports_every_stage() -> None:
 
 @pytest.mark.parametrize(
     ("backend", "resolution", "input_size"),
-    [("onnxruntime", 33, None), ("auto", 33, None), ("tensorrt", 40, (33, 33))],
+    [
+        ("onnxruntime", 33, None),
+        ("auto", 40, (33, 33)),  # so that auto can pick TensorRT
+        ("auto", None, None),  # per-frame input size: auto picks a dynamic model
+        ("tensorrt", 40, (33, 33)),
+    ],
 )
 def test_default_backend_comes_from_the_factory(
-    monkeypatch: pytest.MonkeyPatch, backend: str, resolution: int, input_size: tuple | None
+    monkeypatch: pytest.MonkeyPatch,
+    backend: str,
+    resolution: int | None,
+    input_size: tuple | None,
 ) -> None:
     calls = []
 
@@ -142,7 +150,7 @@ def test_default_backend_comes_from_the_factory(
     monkeypatch.setattr("posenet_ros.backends.factory.create_backend", create_backend)
     config = CONFIG.with_changes(backend=backend, input_resolution=resolution)
     estimator = PoseEstimator(config)
-    assert calls == [(backend, 16, input_size)]  # the valid resolution, for TensorRT only
+    assert calls == [(backend, 16, input_size)]  # the valid resolution, where TensorRT may run
     assert estimator.backend.name == "fake"
 
 

@@ -39,9 +39,10 @@ def create_backend(
     """Build the backend ``name`` for ``output_stride`` (exporting the model if needed).
 
     ``input_size`` (height, width) fixes the network input (TensorRT engines need it; ``None``
-    keeps it dynamic). ``options`` go to the backend: ``providers`` and ``threads`` for
-    ONNX Runtime, ``precision``, ``engine_cache_dir`` and ``workspace_mb`` for TensorRT;
-    ``auto`` passes each backend its own and picks the providers itself.
+    keeps it dynamic); ``auto`` uses it for TensorRT only, its ONNX Runtime fallbacks run the
+    dynamic model. ``options`` go to the backend: ``providers`` and ``threads`` for ONNX
+    Runtime, ``precision``, ``engine_cache_dir`` and ``workspace_mb`` for TensorRT; ``auto``
+    passes each backend its own and picks the providers itself.
     """
     if name not in BACKENDS:
         raise InvalidConfigError(f"invalid backend {name!r}: expected one of {', '.join(BACKENDS)}")
@@ -83,10 +84,11 @@ def _auto(
         )
     tensorrt_missing = module if isinstance(module, str) else "it needs a fixed input size"
     ort_options = {k: v for k, v in options.items() if k in ORT_OPTIONS}
+    # ONNX Runtime gets the dynamic model: input_size was asked for TensorRT's sake only.
     if CUDA_PROVIDER in available_providers():
         try:
             backend = _onnxruntime(
-                output_stride, input_size, model_dir, {**ort_options, "providers": [CUDA_PROVIDER]}
+                output_stride, None, model_dir, {**ort_options, "providers": [CUDA_PROVIDER]}
             )
         except BackendUnavailableError as exc:
             cuda_missing = str(exc)
@@ -94,7 +96,7 @@ def _auto(
             return backend, f"auto: TensorRT unavailable ({tensorrt_missing}); ONNX Runtime CUDA"
     else:
         cuda_missing = "onnxruntime has no CUDAExecutionProvider (onnxruntime-gpu not installed)"
-    backend = _onnxruntime(output_stride, input_size, model_dir, ort_options)
+    backend = _onnxruntime(output_stride, None, model_dir, ort_options)
     return backend, (
         f"auto: TensorRT unavailable ({tensorrt_missing}); {cuda_missing}; ONNX Runtime CPU"
     )

@@ -62,7 +62,7 @@ class FakeGpuOrt:
     def __init__(self, onnx_path, output_stride, providers=None, threads=None):
         if providers and self.fail_with_providers:
             raise BackendUnavailableError(self.fail_with_providers)
-        self.providers, self.threads = providers, threads
+        self.onnx_path, self.providers, self.threads = onnx_path, providers, threads
 
     def describe(self):
         return f"fake onnxruntime {self.providers}"
@@ -96,6 +96,8 @@ def test_auto_falls_back_to_cpu_here(caplog, no_tensorrt_module):
     assert reason.startswith("auto: TensorRT unavailable (") and "cannot be imported" in reason
     assert "onnxruntime-gpu not installed" in reason and reason.endswith("ONNX Runtime CPU")
     assert reason in caplog.text and reason in backend.describe()
+    # The input size was for TensorRT: ONNX Runtime runs the dynamic model, any size.
+    assert "_s8_dynamic_" in backend.describe()
 
 
 def test_tensorrt_missing_module(no_tensorrt_module):
@@ -158,6 +160,17 @@ def test_auto_uses_onnxruntime_cuda(no_tensorrt_module, gpu_ort):
     assert isinstance(backend, FakeGpuOrt)
     assert backend.providers == ["CUDAExecutionProvider"] and backend.threads == 2
     assert backend.selection_reason.endswith("; ONNX Runtime CUDA")
+
+
+@pytest.mark.parametrize("fail_cuda", [False, True])
+def test_auto_builds_onnxruntime_fallbacks_dynamic_whatever_the_input_size(
+    no_tensorrt_module, gpu_ort, model_dir, fail_cuda
+):
+    gpu_ort.fail_with_providers = "no GPU" if fail_cuda else None
+    backend = create_backend("auto", 16, input_size=(257, 257), model_dir=model_dir)
+    assert isinstance(backend, FakeGpuOrt)
+    assert backend.providers == (None if fail_cuda else ["CUDAExecutionProvider"])
+    assert "_s16_dynamic_" in backend.onnx_path.name
 
 
 def test_auto_falls_back_when_cuda_fails_to_start(no_tensorrt_module, gpu_ort):
