@@ -84,8 +84,12 @@ def _describe(array: object) -> str:
 
 
 def _is_int(value: object) -> bool:
+    if type(value) is int:  # the usual case, without the ABC check
+        return True
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _is_number(value: object) -> bool:
+    if type(value) is float or type(value) is int:  # the usual cases, without the ABC check
+        return True
     return isinstance(value, numbers.Real) and not isinstance(value, bool)

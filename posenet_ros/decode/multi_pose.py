@@ -54,7 +54,7 @@ def decode_multiple_poses(
         *part_candidates(heatmap_logits, score_threshold),
     )
     maps = HostMaps.from_arrays(*host[1:4], stride=stride)
-    roots = root_order(host[4].tolist(), host[5].tolist())
+    roots = root_order(*host[4:])
     squared_radius = float(nms_radius) ** 2
     try:
         poses = _greedy_poses(maps, roots, max_pose_detections, squared_radius, width)

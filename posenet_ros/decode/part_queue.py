@@ -15,8 +15,8 @@ from posenet_ros.decode.max_heap import MaxHeap
 from posenet_ros.decode.scores import heatmap_scores
 
 
-def part_candidates(heatmap_logits: Any, score_threshold: float) -> tuple[Any, Any]:
-    """Scores and flat (H, W, C) indices of all root candidates, in scan order.
+def part_candidates(heatmap_logits: Any, score_threshold: float) -> tuple[Any, Any, Any]:
+    """Cells that may be root candidates: (scores, flat indices, is-candidate mask), each (N,).
 
     A candidate is a cell whose score (the float32 sigmoid of its logit) is at least
     ``score_threshold`` and a local maximum of its part. The sigmoid is monotonic, so only
@@ -24,7 +24,8 @@ def part_candidates(heatmap_logits: Any, score_threshold: float) -> tuple[Any, A
     cells' windows alone and judged exactly as the reference judges them (on float32
     scores, whose saturation ties logits that differ). The flat index
     ``(y * W + x) * C + part`` ascends, which is the reference's scan (enqueue) order.
-    Runs in the namespace of the logits (NumPy or CuPy).
+    Runs in the namespace of the logits (NumPy or CuPy); the mask is applied on the host
+    (``root_order``), which spares the GPU a second wait for an output size.
     """
     xp = array_namespace(heatmap_logits)
     logits = heatmap_logits.reshape(-1)
@@ -32,8 +33,7 @@ def part_candidates(heatmap_logits: Any, score_threshold: float) -> tuple[Any, A
     (hot,) = (logits >= floor).nonzero()
     windows = window_index(xp, *heatmap_logits.shape).take(hot, axis=0)
     scores = heatmap_scores(logits.take(windows.T))  # (window cell, hot cell)
-    (kept,) = is_local_maximum(scores, threshold).nonzero()
-    return scores[CENTRE].take(kept), hot.take(kept)
+    return scores[CENTRE], hot, is_local_maximum(scores, threshold)
 
 
 @functools.lru_cache(maxsize=64)
@@ -74,20 +74,23 @@ def float32_at_least(value: float) -> np.float32:
     return rounded
 
 
-def root_order(scores: list[float], index: list[int]) -> Iterator[tuple[float, int]]:
-    """(score, flat index) pairs in the order the reference's queue dequeues them.
+def root_order(
+    scores: np.ndarray, index: np.ndarray, candidate: np.ndarray
+) -> Iterator[tuple[float, int]]:
+    """(score, flat index) of the candidates in the order the reference's queue dequeues them.
 
-    ``scores`` and ``index`` are ``part_candidates``' as lists (scan order). Without equal
-    scores that is the order of scores, descending; with some, the reference heap is
-    replayed on the candidates in scan order, lazily, so only the roots actually used cost
-    a pop.
+    The arguments are ``part_candidates``' on the host. Without equal scores that order is
+    by score, descending; with some, the reference heap is replayed on the candidates in
+    scan order, lazily, so only the roots actually used cost a pop.
     """
-    if len(set(scores)) == len(scores):
-        order = sorted(range(len(scores)), key=scores.__getitem__, reverse=True)
-        yield from ((scores[i], index[i]) for i in order)
+    values = scores[candidate].tolist()
+    flat = index[candidate].tolist()
+    if len(set(values)) == len(values):
+        order = sorted(range(len(values)), key=values.__getitem__, reverse=True)
+        yield from ((values[i], flat[i]) for i in order)
         return
     heap: MaxHeap[int] = MaxHeap()
-    for score, flat in zip(scores, index, strict=True):
-        heap.push(score, flat)
+    for value, cell in zip(values, flat, strict=True):
+        heap.push(value, cell)
     while heap:
         yield heap.pop()

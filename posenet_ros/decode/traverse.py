@@ -7,7 +7,6 @@ more than the arithmetic they replace.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -24,8 +23,7 @@ _BACKWARD = tuple((e, CHILD_IDS[e], PARENT_IDS[e]) for e in range(NUM_EDGES - 1,
 _FORWARD = tuple((e, PARENT_IDS[e], CHILD_IDS[e]) for e in range(NUM_EDGES))
 
 
-@dataclass(frozen=True, slots=True)
-class HostMaps:
+class HostMaps(NamedTuple):
     """The offset and displacement maps on the host as flat float32 memoryviews.
 
     Reading a memoryview yields a Python float (a float64 holding the float32 value), which

@@ -15,8 +15,9 @@ LOW = -10.0  # background logit
 
 
 def _candidates(logits: np.ndarray, threshold: float) -> tuple[list[float], list[int]]:
-    values, index = part_candidates(np.asarray(logits, dtype=np.float32), threshold)
-    return values.tolist(), index.tolist()
+    values, index, candidate = part_candidates(np.asarray(logits, dtype=np.float32), threshold)
+    assert values.shape == index.shape == candidate.shape
+    return values[candidate].tolist(), index[candidate].tolist()
 
 
 def _score(logit: float) -> float:
@@ -98,8 +99,8 @@ def test_float16_and_float64_logits_match_float32_semantics():
     logits = np.full((2, 2, 17), LOW, dtype=np.float64)
     logits[1, 1, 3] = 0.25
     for dtype in (np.float16, np.float64):
-        values, index = part_candidates(logits.astype(dtype), 0.5)
-        assert index.tolist() == [(1 * 2 + 1) * 17 + 3]
+        values, index, candidate = part_candidates(logits.astype(dtype), 0.5)
+        assert index[candidate].tolist() == [(1 * 2 + 1) * 17 + 3]
         assert values.dtype == np.float32
 
 
@@ -144,16 +145,27 @@ def test_logit_floor_of_thresholds_down_to_the_smallest_score_lets_everything_in
         assert logit_floor(threshold, np.float32) == -np.inf
 
 
+def _roots(values: list[float], index: list[int], candidate: list[bool] | None = None) -> list:
+    if candidate is None:
+        candidate = [True] * len(values)
+    arrays = (np.array(values, np.float32), np.array(index), np.array(candidate, bool))
+    return list(root_order(*arrays))
+
+
 def test_root_order_without_ties_is_by_score_descending():
-    assert list(root_order([0.1, 0.9, 0.8], [5, 7, 3])) == [(0.9, 7), (0.8, 3), (0.1, 5)]
+    assert _roots([0.25, 0.75, 0.5], [5, 7, 3]) == [(0.75, 7), (0.5, 3), (0.25, 5)]
+
+
+def test_root_order_takes_only_the_candidates():
+    assert _roots([0.25, 0.75, 0.5], [5, 7, 3], [True, False, True]) == [(0.5, 3), (0.25, 5)]
 
 
 def test_root_order_with_ties_replays_the_reference_heap():
     # Scan order a(0)=1, b(1)=1, c(2)=2, d(3)=1: the reference dequeues c, d, b, a
     # (worked by hand in test_max_heap), not c, a, b, d as a stable sort would.
-    values, index = [1.0, 1.0, 2.0, 1.0], [0, 1, 2, 3]
-    assert [flat for _, flat in root_order(values, index)] == [2, 3, 1, 0]
+    roots = _roots([0.5, 0.5, 1.0, 0.5], [0, 1, 2, 3])
+    assert [flat for _, flat in roots] == [2, 3, 1, 0]
 
 
 def test_root_order_of_nothing():
-    assert list(root_order([], [])) == []
+    assert _roots([], []) == []
