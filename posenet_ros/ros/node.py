@@ -22,7 +22,12 @@ from posenet_ros.ros.diagnostics import NodeStats
 from posenet_ros.ros.estimator_holder import EstimatorHolder
 from posenet_ros.ros.frame_slot import LatestSlot
 from posenet_ros.ros.image_conversions import compressed_to_rgb, image_to_rgb, rgb_to_image
-from posenet_ros.ros.parameters import PARAMETERS, check_node_values, estimator_config
+from posenet_ros.ros.parameters import (
+    PARAMETERS,
+    check_node_values,
+    estimator_config,
+    parameter_value,
+)
 from posenet_ros.ros.pose_messages import poses_to_msg
 from posenet_ros.ros.worker import Frame, InferenceWorker
 
@@ -125,9 +130,9 @@ class PoseNetNode(Node):
         self.get_logger().error(f"model rebuild failed, old model kept: {exc}")
         self._stats.failed(f"rebuild failed: {exc}", bad_frame=False)
         serving = self._holder.estimator.config
-        self.set_parameters(
-            [Parameter(name, value=getattr(serving, name)) for name in sorted(REBUILD_FIELDS)]
-        )
+        # input_resolution too: on a fixed-size engine (TensorRT) its change is a rebuild.
+        names = sorted(REBUILD_FIELDS | {"input_resolution"})
+        self.set_parameters([Parameter(n, value=parameter_value(serving, n)) for n in names])
 
     def _backend(self) -> str:
         return self._holder.estimator.backend.describe()

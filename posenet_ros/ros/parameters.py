@@ -167,3 +167,9 @@ def check_node_values(values: Mapping[str, object]) -> None:
         raise InvalidConfigError(
             f"invalid input_transport {transport!r}: expected one of {', '.join(INPUT_TRANSPORTS)}"
         )
+
+
+def parameter_value(config: EstimatorConfig, name: str) -> object:
+    """The ROS parameter value of one config field (``input_resolution`` None -> 0)."""
+    value = getattr(config, name)
+    return NO_INPUT_RESOLUTION if name == "input_resolution" and value is None else value

@@ -15,6 +15,7 @@ from posenet_ros.ros.parameters import (  # noqa: E402
     PARAMETERS,
     check_node_values,
     estimator_config,
+    parameter_value,
 )
 
 NAMES = [spec.name for spec in PARAMETERS]
@@ -50,6 +51,12 @@ def test_ranges_are_published():
 def test_input_resolution_zero_means_scale_factor():
     assert estimator_config({"input_resolution": 0}).input_resolution is None
     assert estimator_config({"input_resolution": 353}).input_resolution == 353
+
+
+def test_parameter_value_maps_config_fields_back():
+    assert parameter_value(EstimatorConfig(input_resolution=None), "input_resolution") == 0
+    assert parameter_value(EstimatorConfig(input_resolution=353), "input_resolution") == 353
+    assert parameter_value(EstimatorConfig(output_stride=8), "output_stride") == 8
 
 
 @pytest.mark.parametrize(
