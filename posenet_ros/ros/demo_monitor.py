@@ -10,15 +10,14 @@ from collections import deque
 from pathlib import Path
 
 import numpy as np
-import rclpy
 from PIL import Image as PILImage
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
 
 from posenet_ros.msg import Poses
 from posenet_ros.ros.image_conversions import image_to_rgb
+from posenet_ros.ros.spin import run_node
 
 WINDOW = 50
 
@@ -67,13 +66,4 @@ class DemoMonitor(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args)
-    node = DemoMonitor()
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass  # SIGINT: stop quietly
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run_node(DemoMonitor, "demo_monitor", args)

@@ -9,8 +9,6 @@ import array
 import itertools
 from pathlib import Path
 
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CompressedImage, Image
@@ -19,6 +17,7 @@ from std_msgs.msg import Header
 from posenet_ros.errors import PoseNetError
 from posenet_ros.image_io import load_image
 from posenet_ros.ros.image_conversions import rgb_to_image
+from posenet_ros.ros.spin import run_node
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
@@ -71,18 +70,4 @@ def _bytes(data: bytes) -> array.array:
 
 
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args)
-    try:
-        node = DemoImagePublisher()
-    except PoseNetError as exc:
-        rclpy.logging.get_logger("demo_image_publisher").fatal(str(exc))
-        rclpy.try_shutdown()
-        return 1
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass  # SIGINT: stop quietly
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run_node(DemoImagePublisher, "demo_image_publisher", args)

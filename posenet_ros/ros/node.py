@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import time
 
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import SetParametersResult
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data
@@ -15,7 +13,7 @@ from sensor_msgs.msg import CompressedImage, Image
 
 from posenet_ros.config import REBUILD_FIELDS, EstimatorConfig
 from posenet_ros.draw import draw_poses
-from posenet_ros.errors import InvalidConfigError, PoseNetError
+from posenet_ros.errors import InvalidConfigError
 from posenet_ros.estimator import PoseEstimator
 from posenet_ros.msg import Poses
 from posenet_ros.ros.diagnostics import NodeStats
@@ -29,6 +27,7 @@ from posenet_ros.ros.parameters import (
     parameter_value,
 )
 from posenet_ros.ros.pose_messages import poses_to_msg
+from posenet_ros.ros.spin import run_node
 from posenet_ros.ros.worker import Frame, InferenceWorker
 
 DIAGNOSTICS_PERIOD_S = 1.0
@@ -62,10 +61,10 @@ class PoseNetNode(Node):
         )
         self._worker.start()
 
-    def close(self) -> None:
-        """Stop the inference thread (waits for the frame in progress) and the node."""
+    def destroy_node(self) -> None:
+        """Stop the inference thread (waits for the frame in progress), then the node."""
         self._worker.stop(SHUTDOWN_JOIN_S)
-        self.destroy_node()
+        super().destroy_node()
 
     def _subscribe(self, transport: str) -> None:
         if self._subscription is not None:
@@ -151,18 +150,4 @@ class PoseNetNode(Node):
 
 def main(args: list[str] | None = None) -> int:
     """Run the node until SIGINT or a ROS shutdown; exit 1 if it cannot start."""
-    rclpy.init(args=args)
-    try:
-        node = PoseNetNode()
-    except PoseNetError as exc:
-        rclpy.logging.get_logger("posenet").fatal(f"cannot start: {exc}")
-        rclpy.try_shutdown()
-        return 1
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass  # SIGINT or a shutdown from elsewhere: close cleanly below
-    finally:
-        node.close()
-        rclpy.try_shutdown()
-    return 0
+    return run_node(PoseNetNode, "posenet", args)
