@@ -153,15 +153,7 @@ class Client:
         raise AssertionError(f"no /poses for the image stamped {msg.header.stamp}")
 
     def wait_poses(self, header: Header, timeout_s: float) -> Poses | None:
-        deadline = time.monotonic() + timeout_s
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                reply = self.poses.get(timeout=left)
-            except queue.Empty:
-                return None
-            if reply.header.stamp == header.stamp:
-                return reply
-        return None
+        return wait_stamped(self.poses, header, timeout_s)
 
     def _publisher_for(self, msg):
         return self.compressed if isinstance(msg, CompressedImage) else self.raw
@@ -219,3 +211,16 @@ class Client:
                 if predicate(last):
                     return last
         raise AssertionError(f"diagnostics never matched; last: {last}")
+
+
+def wait_stamped(received: queue.Queue, header: Header, timeout_s: float):
+    """The first message in ``received`` stamped like ``header`` (others skipped), or None."""
+    deadline = time.monotonic() + timeout_s
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            msg = received.get(timeout=left)
+        except queue.Empty:
+            return None
+        if msg.header.stamp == header.stamp:
+            return msg
+    return None

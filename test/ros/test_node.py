@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import array
 import json
-import queue
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +23,7 @@ from posenet_ros.estimator import PoseEstimator  # noqa: E402
 from posenet_ros.image_io import load_image  # noqa: E402
 from posenet_ros.ros.parameters import PARAMETERS, estimator_config  # noqa: E402
 
-from .harness import DATA_DIR, Client, NodeProcess  # noqa: E402
+from .harness import DATA_DIR, Client, NodeProcess, wait_stamped  # noqa: E402
 
 DEFAULTS = {spec.name: spec.default for spec in PARAMETERS}
 
@@ -163,7 +161,7 @@ def test_annotated_image_only_while_wanted(client, people):
     for _ in range(20):  # until the node has discovered the new subscription
         msg = client.raw_image(people)
         client.infer(msg)
-        image = _image_for(client, msg.header, timeout_s=3.0)
+        image = wait_stamped(client.images, msg.header, timeout_s=3.0)
         if image is not None:
             break
     assert (image.header, image.encoding, image.width, image.height) == (
@@ -178,19 +176,7 @@ def test_annotated_image_only_while_wanted(client, people):
     assert client.set_parameters(publish_annotated_image=False)[0].successful
     msg = client.raw_image(people)
     client.infer(msg)
-    assert _image_for(client, msg.header, timeout_s=2.0) is None
-
-
-def _image_for(client, header, timeout_s: float):
-    deadline = time.monotonic() + timeout_s
-    while (left := deadline - time.monotonic()) > 0:
-        try:
-            image = client.images.get(timeout=left)
-        except queue.Empty:
-            return None
-        if image.header.stamp == header.stamp:
-            return image
-    return None
+    assert wait_stamped(client.images, msg.header, timeout_s=2.0) is None
 
 
 LIVE_CHANGES = [
