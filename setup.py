@@ -27,7 +27,13 @@ setup(
     ],
     extras_require={
         "gpu": ["cupy-cuda12x>=13"],
-        "dev": ["pytest>=8", "ruff>=0.6", "scikit-image>=0.22"],
+        "dev": [
+            "pytest>=8",
+            "ruff>=0.6",
+            "scikit-image>=0.22",
+            # A real TensorRT builder that needs no GPU: checks our exports and engine builder.
+            "tensorrt-rtx-cu12==1.7.1.116; platform_system == 'Linux' and platform_machine == 'x86_64'",
+        ],
     },
     entry_points={"console_scripts": ["posenet-ros = posenet_ros.cli:main"]},
 )

@@ -23,12 +23,15 @@ def build_engine(
     precision: str,
     workspace_bytes: int,
     timing_cache_path: Path | None = None,
+    target_compute_capability: str | None = None,
 ) -> bytes:
     """Build a serialized engine for exactly ``input_shape`` (N, H, W, C) from ``onnx_path``.
 
     FP16 uses ``BuilderFlag.FP16`` on an FP32 export where TensorRT still has weak typing;
     on strongly-typed-only releases the export itself must be FP16 (see
-    ``trt_compat.onnx_precision_for``), which is checked here.
+    ``trt_compat.onnx_precision_for``), which is checked here. ``target_compute_capability``
+    builds for another GPU than the present one (TensorRT-RTX only; see
+    ``trt_compat.set_build_target``).
     """
     logger = trt_compat.trt_logger(trt)
     builder = trt.Builder(logger)
@@ -43,6 +46,8 @@ def build_engine(
 
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace_bytes)
+    if target_compute_capability is not None:
+        trt_compat.set_build_target(trt, config, target_compute_capability)
     if precision == "fp32":
         trt_compat.disable_tf32(trt, config)
     elif not strongly_typed:

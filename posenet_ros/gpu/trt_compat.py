@@ -6,6 +6,8 @@ Differences are detected by capability (``hasattr`` on the bindings), never by v
   an FP16 ONNX export built with ``STRONGLY_TYPED``.
 - ``IProgressMonitor`` exists from 10.0; older builds log no progress.
 - ``BuilderFlag.TF32`` (on by default) is cleared for "fp32" where it exists.
+- TensorRT-RTX (``tensorrt_rtx``, same builder API) can build for a compute capability other
+  than the present GPU's (``ComputeCapability``); TensorRT proper builds for the GPU it runs on.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from posenet_ros.errors import BackendUnavailableError
+from posenet_ros.errors import BackendUnavailableError, ModelError
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,29 @@ def disable_tf32(trt: ModuleType, config: Any) -> None:
     tf32 = getattr(trt.BuilderFlag, "TF32", None)
     if tf32 is not None:
         config.clear_flag(tf32)
+
+
+def set_build_target(trt: ModuleType, config: Any, compute_capability: str) -> None:
+    """Build for ``compute_capability`` (e.g. "86") instead of the GPU present.
+
+    Only TensorRT-RTX offers this; it lets a machine without a GPU build real engines, which
+    is how the ONNX export and ``build_engine`` are checked on such machines.
+    """
+    targets = getattr(trt, "ComputeCapability", None)
+    if targets is None:
+        raise ModelError(
+            f"TensorRT {trt.__version__} builds only for the GPU it runs on; "
+            f"it cannot target sm_{compute_capability}"
+        )
+    target = getattr(targets, f"SM{compute_capability}", None)
+    if target is None:
+        offered = sorted(n[2:] for n in dir(targets) if n.startswith("SM"))
+        raise ModelError(
+            f"TensorRT {trt.__version__} cannot target sm_{compute_capability}; "
+            f"it offers sm_{', sm_'.join(offered)}"
+        )
+    config.num_compute_capabilities = 1
+    config.set_compute_capability(target, 0)
 
 
 def network_flags(trt: ModuleType, strongly_typed: bool) -> int:

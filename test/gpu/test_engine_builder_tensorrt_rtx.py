@@ -1,0 +1,125 @@
+"""Our ONNX exports through ``build_engine`` with a real TensorRT builder, no GPU needed.
+
+TensorRT-RTX (``tensorrt_rtx``, installed with the ``dev`` extra on x86-64 Linux) parses and
+builds engines for a named compute capability without a GPU, through the same builder API as
+TensorRT 10/11 (strongly typed networks only, like 11.x). Running the engines needs a GPU:
+see test_tensorrt_gpu.py.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
+
+import pytest
+
+from posenet_ros.errors import ModelError
+from posenet_ros.gpu import trt_compat
+from posenet_ros.gpu.engine_builder import build_engine
+from posenet_ros.model.export import ensure_onnx
+from posenet_ros.model.weights import ensure_weights
+
+TARGET = "86"  # an Ampere RTX card; any offered capability would do
+WORKSPACE = 256 << 20
+
+
+@pytest.fixture(scope="module")
+def trt() -> ModuleType:
+    try:
+        import tensorrt_rtx
+    except ImportError as exc:
+        pytest.skip(f"needs TensorRT-RTX (pip install tensorrt-rtx-cu12; x86-64 only): {exc}")
+    return tensorrt_rtx
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private cache with the verified weights, so the FP16 exports stay out of models/."""
+    directory = tmp_path_factory.mktemp("models")
+    weights = ensure_weights()
+    shutil.copy(weights.json_path, directory)
+    shutil.copy(weights.bin_path, directory)
+    return directory
+
+
+def _build(trt: ModuleType, onnx: Path, shape: tuple[int, ...], precision: str, **kw) -> bytes:
+    return build_engine(
+        trt, onnx, shape, precision, WORKSPACE, target_compute_capability=TARGET, **kw
+    )
+
+
+@pytest.mark.parametrize(("stride", "size"), [(16, (257, 257)), (8, (257, 257)), (16, (513, 385))])
+def test_fp32_exports_build_with_progress_logged(trt, model_dir, stride, size, caplog) -> None:
+    onnx = ensure_onnx(stride, size, model_dir)
+    with caplog.at_level(logging.INFO, logger="posenet_ros"):
+        plan = _build(trt, onnx, (1, *size, 3), "fp32")
+    assert len(plan) > 1 << 20  # the weights (~1.3 M parameters in FP32) are in the plan
+    assert "TensorRT build: " in caplog.text  # our IProgressMonitor subclass was called
+    assert "TensorRT engine built in" in caplog.text
+
+
+def test_fp16_needs_and_builds_from_the_fp16_export(trt, model_dir) -> None:
+    assert not trt_compat.supports_weak_fp16(trt)
+    assert trt_compat.onnx_precision_for(trt, "fp16") == "fp16"
+    shape = (1, 257, 257, 3)
+    fp32_onnx = ensure_onnx(16, shape[1:3], model_dir)
+    fp16_onnx = ensure_onnx(16, shape[1:3], model_dir, precision="fp16")
+    with pytest.raises(ModelError, match="needs an FP16 ONNX export"):
+        _build(trt, fp32_onnx, shape, "fp16")
+    fp16_plan = _build(trt, fp16_onnx, shape, "fp16")
+    assert len(fp16_plan) < 0.75 * len(_build(trt, fp32_onnx, shape, "fp32"))  # half weights
+
+
+def test_dynamic_export_builds_for_the_profile_shape(trt, model_dir) -> None:
+    assert _build(trt, ensure_onnx(16, None, model_dir), (1, 241, 321, 3), "fp32")
+
+
+@pytest.mark.filterwarnings("ignore:.*Timing cache operations are no-ops")
+def test_timing_cache_is_written(trt, model_dir, tmp_path) -> None:
+    timing = tmp_path / "timing.cache"
+    _build(
+        trt,
+        ensure_onnx(16, (257, 257), model_dir),
+        (1, 257, 257, 3),
+        "fp32",
+        timing_cache_path=timing,
+    )
+    assert timing.stat().st_size > 0
+    _build(
+        trt,
+        ensure_onnx(16, (257, 257), model_dir),
+        (1, 257, 257, 3),
+        "fp32",
+        timing_cache_path=timing,
+    )
+
+
+def test_a_truncated_export_is_a_model_error_with_the_parser_message(
+    trt, model_dir, tmp_path, caplog
+) -> None:
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(ensure_onnx(16, (257, 257), model_dir).read_bytes()[:5000])
+    with (
+        caplog.at_level(logging.ERROR),
+        pytest.raises(ModelError, match=r"cannot parse .*broken\.onnx: .+"),
+    ):
+        _build(trt, broken, (1, 257, 257, 3), "fp32")
+    assert "TensorRT: " in caplog.text  # our ILogger subclass forwards TensorRT's own errors
+
+
+def test_a_shape_other_than_the_export_is_refused(trt, model_dir) -> None:
+    with pytest.raises(ModelError, match="failed to build an engine"):
+        _build(trt, ensure_onnx(16, (257, 257), model_dir), (1, 513, 513, 3), "fp32")
+
+
+def test_unknown_build_target_names_the_offered_ones(trt) -> None:
+    with pytest.raises(ModelError, match=r"cannot target sm_42; it offers .*sm_86"):
+        trt_compat.set_build_target(trt, object(), "42")
+
+
+def test_tensorrt_proper_builds_only_for_the_present_gpu() -> None:
+    plain = SimpleNamespace(__version__="10.9")
+    with pytest.raises(ModelError, match="builds only for the GPU it runs on"):
+        trt_compat.set_build_target(plain, object(), "87")
