@@ -24,8 +24,8 @@ def array_namespace(*arrays: Any) -> ModuleType:
     """The module (``numpy`` or ``cupy``) that owns ``arrays``; mixing the two is refused.
 
     Hand-written rather than ``array_api_compat.array_namespace``: the decoders use NumPy's
-    own API (``pad``, ``flatnonzero``, stable ``argsort``), which CuPy mirrors, and one extra
-    dependency for two branches would not pay.
+    own API (``take`` with ``axis``, ufuncs with ``out``, ``view``), which CuPy mirrors, and
+    one extra dependency for two branches would not pay.
     """
     on_device = {is_cupy_array(a) for a in arrays}
     if len(on_device) > 1:
@@ -47,16 +47,15 @@ def to_host(*arrays: Any) -> tuple[np.ndarray, ...]:
     if not any(is_cupy_array(a) for a in arrays):
         return tuple(np.ascontiguousarray(a) for a in arrays)
     xp = array_namespace(*arrays)
-    chunks = []
-    for a in arrays:
-        raw = xp.ascontiguousarray(a).reshape(-1).view(xp.uint8)
-        # Pad every chunk to 8 bytes so each host view below stays aligned for its dtype.
-        chunks += [raw, xp.zeros(-raw.size % _ALIGN, dtype=xp.uint8)]
-    packed = xp.concatenate(chunks).get()
-    host = []
-    start = 0
-    for a in arrays:
-        nbytes = a.size * a.dtype.itemsize
-        host.append(packed[start : start + nbytes].view(a.dtype).reshape(a.shape))
-        start += nbytes + (-nbytes % _ALIGN)
-    return tuple(host)
+    # Each chunk starts 8-byte aligned, so each host view below stays aligned for its dtype.
+    sizes = [a.size * a.dtype.itemsize for a in arrays]
+    starts = np.cumsum([0] + [n + (-n % _ALIGN) for n in sizes])
+    packed = xp.empty(int(starts[-1]), dtype=xp.uint8)
+    for a, start, n in zip(arrays, starts[:-1].tolist(), sizes, strict=True):
+        # Device-to-device copies: xp.concatenate of many arrays uploads a pointer table.
+        packed[start : start + n] = xp.ascontiguousarray(a).reshape(-1).view(xp.uint8)
+    packed = packed.get()
+    return tuple(
+        packed[start : start + n].view(a.dtype).reshape(a.shape)
+        for a, start, n in zip(arrays, starts[:-1].tolist(), sizes, strict=True)
+    )

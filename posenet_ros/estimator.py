@@ -10,7 +10,8 @@ Backends built for one input size (TensorRT engines, which expose ``input_shape`
 configured square input at construction; changing ``input_resolution`` to another network
 size then needs a new estimator (``needs_rebuild``). A backend with ``run_frame(image,
 transform)`` preprocesses on its device: uint8 frames go to it whole, and the decoders run on
-the arrays it returns (CuPy), fetching only what the traversal needs.
+the arrays it returns (CuPy), fetching the maps and results in one copy; a blank frame warms
+that path up at construction.
 """
 
 from __future__ import annotations
@@ -87,6 +88,17 @@ class PoseEstimator:
         self._run_frame = getattr(backend, "run_frame", None)
         self._preprocess = Preprocessor()
         warm_up()  # the resize kernel's compile or cache load, now rather than on a frame
+        if self._run_frame is not None:
+            self._warm_up_device()
+
+    def _warm_up_device(self) -> None:
+        """One blank frame through the device path and both decoders: CuPy compiles their
+        kernels (seconds on a Jetson, cached on disk afterwards) now, not on the first frame."""
+        height, width = self._fixed_size or (257, 257)
+        frame = np.zeros((height, width, 3), np.uint8)
+        outputs = self._run_frame(frame, input_transform(height, width, self._config))
+        for mode in ("single", "multi"):
+            decode(outputs, self._config.with_changes(mode=mode))
 
     @property
     def config(self) -> EstimatorConfig:

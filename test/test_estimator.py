@@ -213,7 +213,9 @@ class FusedBackend(FixedSizeBackend):
 def test_fused_backend_gets_the_frame_and_its_transform(flip: bool) -> None:
     config = CONFIG.with_changes(flip_horizontal=flip)
     backend = FusedBackend()
-    poses = PoseEstimator(config, backend).estimate(FRAME)
+    estimator = PoseEstimator(config, backend)
+    backend.frames.clear()  # the warm-up frame
+    poses = estimator.estimate(FRAME)
     assert backend.inputs == []  # no CPU preprocessing, no run()
     ((image, transform),) = backend.frames
     assert image is FRAME and transform == input_transform(40, 60, config)
@@ -225,8 +227,18 @@ def test_fused_backend_gets_the_frame_and_its_transform(flip: bool) -> None:
 
 def test_fused_backend_float_frames_take_the_cpu_path() -> None:
     backend = FusedBackend()
-    PoseEstimator(CONFIG, backend).estimate(FRAME.astype(np.float32))
+    estimator = PoseEstimator(CONFIG, backend)
+    backend.frames.clear()  # the warm-up frame
+    estimator.estimate(FRAME.astype(np.float32))
     assert backend.frames == [] and backend.inputs[0].shape == (1, 33, 33, 3)
+
+
+def test_construction_warms_up_the_device_path_with_a_blank_frame() -> None:
+    backend = FusedBackend()
+    PoseEstimator(CONFIG, backend)
+    ((image, transform),) = backend.frames
+    assert image.shape == (33, 33, 3) and not image.any()
+    assert transform == input_transform(33, 33, CONFIG)
 
 
 def test_construction_warms_up_the_resize_kernel(monkeypatch: pytest.MonkeyPatch) -> None:

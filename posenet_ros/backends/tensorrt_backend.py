@@ -144,7 +144,8 @@ class TensorRTBackend:
         for tensor in tensors:
             shape = tuple(self._context.get_tensor_shape(tensor.name))
             buffer = self._cp.empty(shape, tensor.dtype)
-            self._context.set_tensor_address(tensor.name, buffer.data.ptr)
+            if not self._context.set_tensor_address(tensor.name, buffer.data.ptr):
+                raise ModelError(f"engine {self.engine_path} refuses a buffer for {tensor.name}")
             buffers[tensor.name] = buffer
         return buffers
 

@@ -27,13 +27,17 @@ def window_index(xp: ModuleType, height: int, width: int, channels: int) -> Any:
     columns of (y, x), row-major, ``CENTRE`` being the cell itself. At the borders the
     coordinates are clamped, which repeats in-map cells of the window: the window's maximum
     stays that of the reference's clipped window. Built once per map shape and namespace
-    (an index per cell and window position: 5 MB for the largest maps, 513 at stride 8).
+    and device (an index per cell and window position: 5 MB for the largest maps, 513 at
+    stride 8).
     """
-    return _window_index(xp.__name__, height, width, channels)
+    device = None if xp is np else xp.cuda.Device().id  # a GPU table serves its own GPU
+    return _window_index(xp.__name__, device, height, width, channels)
 
 
 @functools.lru_cache(maxsize=4)
-def _window_index(namespace: str, height: int, width: int, channels: int) -> Any:
+def _window_index(
+    namespace: str, device: int | None, height: int, width: int, channels: int
+) -> Any:
     steps = np.arange(-LOCAL_MAXIMUM_RADIUS, LOCAL_MAXIMUM_RADIUS + 1)
     rows = np.clip(np.arange(height)[:, None] + steps, 0, height - 1)  # (H, 2r+1)
     columns = np.clip(np.arange(width)[:, None] + steps, 0, width - 1)  # (W, 2r+1)

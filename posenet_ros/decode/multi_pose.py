@@ -10,7 +10,7 @@ import numpy as np
 from posenet_ros.arrays import to_host
 from posenet_ros.decode.inputs import check_maps, check_multi_pose_params, check_stride
 from posenet_ros.decode.nms import instance_score, within_nms_radius
-from posenet_ros.decode.part_queue import part_candidates, root_order
+from posenet_ros.decode.part_queue import candidate_mask, root_order
 from posenet_ros.decode.scores import heatmap_scores
 from posenet_ros.decode.traverse import HostMaps, Keypoints, decode_pose
 from posenet_ros.errors import ModelError
@@ -51,10 +51,11 @@ def decode_multiple_poses(
         offsets,
         displacement_fwd,
         displacement_bwd,
-        *part_candidates(heatmap_logits, score_threshold),
+        candidate_mask(heatmap_logits, score_threshold),
     )
     maps = HostMaps.from_arrays(*host[1:4], stride=stride)
-    roots = root_order(*host[4:])
+    flat = np.flatnonzero(host[4])
+    roots = root_order(heatmap_scores(host[0].take(flat)), flat)
     squared_radius = float(nms_radius) ** 2
     try:
         poses = _greedy_poses(maps, roots, max_pose_detections, squared_radius, width)

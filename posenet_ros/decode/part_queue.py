@@ -10,30 +10,33 @@ from typing import Any
 import numpy as np
 
 from posenet_ros.arrays import array_namespace
-from posenet_ros.decode.local_maximum import CENTRE, is_local_maximum, window_index
+from posenet_ros.decode.local_maximum import is_local_maximum, window_index
 from posenet_ros.decode.max_heap import MaxHeap
 from posenet_ros.decode.scores import heatmap_scores
 
 
-def part_candidates(heatmap_logits: Any, score_threshold: float) -> tuple[Any, Any, Any]:
-    """Cells that may be root candidates: (scores, flat indices, is-candidate mask), each (N,).
+def candidate_mask(heatmap_logits: Any, score_threshold: float) -> Any:
+    """Boolean (H * W * C,): which cells are root candidates, by flat index
+    ``(y * W + x) * C + part`` (ascending is the reference's scan order).
 
     A candidate is a cell whose score (the float32 sigmoid of its logit) is at least
-    ``score_threshold`` and a local maximum of its part. The sigmoid is monotonic, so only
-    cells whose logit reaches ``logit_floor`` can be one: scores are computed for those
-    cells' windows alone and judged exactly as the reference judges them (on float32
-    scores, whose saturation ties logits that differ). The flat index
-    ``(y * W + x) * C + part`` ascends, which is the reference's scan (enqueue) order.
-    Runs in the namespace of the logits (NumPy or CuPy); the mask is applied on the host
-    (``root_order``), which spares the GPU a second wait for an output size.
+    ``score_threshold`` and a local maximum of its part, judged exactly as the reference
+    judges it: on float32 scores, whose saturation ties logits that differ. Runs in the
+    namespace of the logits. On the host only cells whose logit reaches ``logit_floor``
+    can pass (the sigmoid is monotonic), so only their windows are read. On the GPU every
+    cell is judged: picking the hot cells first would make the host wait for their count.
     """
     xp = array_namespace(heatmap_logits)
     logits = heatmap_logits.reshape(-1)
     floor, threshold = _thresholds(score_threshold, heatmap_logits.dtype)
+    windows = window_index(xp, *heatmap_logits.shape)  # (cells, window)
+    if xp is not np:
+        return is_local_maximum(heatmap_scores(logits.take(windows.T)), threshold)
     (hot,) = (logits >= floor).nonzero()
-    windows = window_index(xp, *heatmap_logits.shape).take(hot, axis=0)
-    scores = heatmap_scores(logits.take(windows.T))  # (window cell, hot cell)
-    return scores[CENTRE], hot, is_local_maximum(scores, threshold)
+    scores = heatmap_scores(logits.take(windows.take(hot, axis=0).T))  # (window, hot cell)
+    mask = np.zeros(logits.size, dtype=bool)
+    mask[hot] = is_local_maximum(scores, threshold)
+    return mask
 
 
 @functools.lru_cache(maxsize=64)
@@ -74,17 +77,16 @@ def float32_at_least(value: float) -> np.float32:
     return rounded
 
 
-def root_order(
-    scores: np.ndarray, index: np.ndarray, candidate: np.ndarray
-) -> Iterator[tuple[float, int]]:
+def root_order(scores: np.ndarray, flat_index: np.ndarray) -> Iterator[tuple[float, int]]:
     """(score, flat index) of the candidates in the order the reference's queue dequeues them.
 
-    The arguments are ``part_candidates``' on the host. Without equal scores that order is
-    by score, descending; with some, the reference heap is replayed on the candidates in
-    scan order, lazily, so only the roots actually used cost a pop.
+    ``flat_index`` lists the candidates in scan order (``np.flatnonzero`` of
+    ``candidate_mask``), ``scores`` their scores. Without equal scores that order is by
+    score, descending; with some, the reference heap is replayed on the candidates in scan
+    order, lazily, so only the roots actually used cost a pop.
     """
-    values = scores[candidate].tolist()
-    flat = index[candidate].tolist()
+    values = scores.tolist()
+    flat = flat_index.tolist()
     if len(set(values)) == len(values):
         order = sorted(range(len(values)), key=values.__getitem__, reverse=True)
         yield from ((values[i], flat[i]) for i in order)

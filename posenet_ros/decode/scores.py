@@ -13,6 +13,9 @@ def heatmap_scores(logits: Any) -> Any:
     tfjs's CPU kernel evaluates ``1 / (1 + exp(-x))`` in float64 (JS numbers) and stores a
     float32. Doing the same keeps argmax ties, local maxima and the candidate threshold
     identical to the reference; a float32 sigmoid differs in the last bit for some values.
+    On CuPy arrays two things can differ from NumPy: CUDA's float64 ``exp`` may be off by an
+    ulp, and CuPy compiles kernels with flush-to-zero, so scores below 1.2e-38 (logits below
+    -87.3) become 0. Either can only change ties between such scores.
     """
     xp = array_namespace(logits)
     wide = logits.astype(xp.float64)

@@ -125,7 +125,12 @@ def load_or_build(
             key.describe(),
         )
     blob = build()
-    engine = deserialize(blob)
+    try:
+        engine = deserialize(blob)
+    except Exception as exc:
+        raise ModelError(
+            f"TensorRT could not load the engine it just built ({key.describe()}): {exc}"
+        ) from exc
     if engine is None:
         raise ModelError(f"TensorRT could not load the engine it just built ({key.describe()})")
     path = cache.store(key, blob)

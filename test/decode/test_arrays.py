@@ -23,8 +23,7 @@ _DeviceArray.transfers = 0
 def fake_cupy(monkeypatch):
     module = types.SimpleNamespace(
         ascontiguousarray=lambda a: np.ascontiguousarray(a).view(_DeviceArray),
-        concatenate=lambda arrays: np.concatenate(arrays).view(_DeviceArray),
-        zeros=lambda n, dtype: np.zeros(n, dtype).view(_DeviceArray),
+        empty=lambda n, dtype: np.empty(n, dtype).view(_DeviceArray),
         uint8=np.uint8,
     )
     monkeypatch.setitem(sys.modules, "cupy", module)

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from posenet_ros.decode.part_queue import (
+    candidate_mask,
     float32_at_least,
     logit_floor,
-    part_candidates,
     root_order,
 )
 from posenet_ros.decode.scores import heatmap_scores
@@ -15,9 +15,11 @@ LOW = -10.0  # background logit
 
 
 def _candidates(logits: np.ndarray, threshold: float) -> tuple[list[float], list[int]]:
-    values, index, candidate = part_candidates(np.asarray(logits, dtype=np.float32), threshold)
-    assert values.shape == index.shape == candidate.shape
-    return values[candidate].tolist(), index[candidate].tolist()
+    logits = np.asarray(logits, dtype=np.float32)
+    mask = candidate_mask(logits, threshold)
+    assert mask.shape == (logits.size,)
+    index = np.flatnonzero(mask)
+    return heatmap_scores(logits.take(index)).tolist(), index.tolist()
 
 
 def _score(logit: float) -> float:
@@ -99,9 +101,8 @@ def test_float16_and_float64_logits_match_float32_semantics():
     logits = np.full((2, 2, 17), LOW, dtype=np.float64)
     logits[1, 1, 3] = 0.25
     for dtype in (np.float16, np.float64):
-        values, index, candidate = part_candidates(logits.astype(dtype), 0.5)
-        assert index[candidate].tolist() == [(1 * 2 + 1) * 17 + 3]
-        assert values.dtype == np.float32
+        mask = candidate_mask(logits.astype(dtype), 0.5)
+        assert np.flatnonzero(mask).tolist() == [(1 * 2 + 1) * 17 + 3]
 
 
 def _sigmoid32(x: np.ndarray) -> np.ndarray:
@@ -145,19 +146,12 @@ def test_logit_floor_of_thresholds_down_to_the_smallest_score_lets_everything_in
         assert logit_floor(threshold, np.float32) == -np.inf
 
 
-def _roots(values: list[float], index: list[int], candidate: list[bool] | None = None) -> list:
-    if candidate is None:
-        candidate = [True] * len(values)
-    arrays = (np.array(values, np.float32), np.array(index), np.array(candidate, bool))
-    return list(root_order(*arrays))
+def _roots(values: list[float], index: list[int]) -> list:
+    return list(root_order(np.array(values, np.float32), np.array(index, np.int64)))
 
 
 def test_root_order_without_ties_is_by_score_descending():
     assert _roots([0.25, 0.75, 0.5], [5, 7, 3]) == [(0.75, 7), (0.5, 3), (0.25, 5)]
-
-
-def test_root_order_takes_only_the_candidates():
-    assert _roots([0.25, 0.75, 0.5], [5, 7, 3], [True, False, True]) == [(0.5, 3), (0.25, 5)]
 
 
 def test_root_order_with_ties_replays_the_reference_heap():

@@ -142,8 +142,9 @@ def test_undeserializable_cached_engine_is_rebuilt(tmp_path, caplog, cached) -> 
     assert cache.load(KEY) == b"good plan"
 
 
-def test_fresh_engine_that_does_not_load_is_an_error(tmp_path) -> None:
-    cache, builds = EngineCache(tmp_path), _Builds(b"bad plan")
+@pytest.mark.parametrize("plan", [b"bad plan", b"raise plan"])
+def test_fresh_engine_that_does_not_load_is_an_error(tmp_path, plan) -> None:
+    cache, builds = EngineCache(tmp_path), _Builds(plan)
     with pytest.raises(ModelError, match="could not load the engine it just built"):
         load_or_build(cache, KEY, builds.build, builds.deserialize)
     assert cache.load(KEY) is None  # nothing stored

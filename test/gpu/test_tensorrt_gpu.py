@@ -36,15 +36,18 @@ def _host(maps) -> list[np.ndarray]:
     return [m.get() for m in maps]
 
 
-@pytest.mark.parametrize(("precision", "atol"), [("fp32", 2e-3), ("fp16", 0.15)])
-def test_maps_match_onnxruntime(cp, tmp_path, frame, precision, atol) -> None:
+# Largest error as a share of each map's largest magnitude. FP16 through ONNX Runtime on the
+# CPU (the fp16 export) errs by 1.1-1.9 % on the bundled photos: 0.2 on heatmap logits up to
+# 12.8, 3.0 px on displacements up to 176.
+@pytest.mark.parametrize(("precision", "share"), [("fp32", 2e-4), ("fp16", 0.04)])
+def test_maps_match_onnxruntime(cp, tmp_path, frame, precision, share) -> None:
     tensor, _ = Preprocessor()(frame, EstimatorConfig(input_resolution=SIZE[0]))
     expected = OnnxRuntimeBackend(ensure_onnx(16, SIZE), 16).run(tensor.copy())
     onnx = ensure_onnx(16, SIZE, precision=onnx_precision_for(precision))
     backend = TensorRTBackend(onnx, 16, SIZE, precision=precision, engine_cache_dir=tmp_path)
     for got, want in zip(_host(backend.run(tensor)), expected, strict=True):
         assert got.dtype == np.float32 and got.shape == want.shape
-        np.testing.assert_allclose(got, want, rtol=0, atol=atol)
+        np.testing.assert_allclose(got, want, rtol=0, atol=share * np.abs(want).max())
     assert "tensorrt" in backend.describe() and precision in backend.describe()
 
 
