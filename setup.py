@@ -32,7 +32,8 @@ setup(
             "ruff>=0.6",
             "scikit-image>=0.22",
             # A real TensorRT builder that needs no GPU: checks our exports and engine builder.
-            "tensorrt-rtx-cu12==1.7.1.116; platform_system == 'Linux' and platform_machine == 'x86_64'",
+            "tensorrt-rtx-cu12==1.7.1.116; "
+            "platform_system == 'Linux' and platform_machine == 'x86_64'",
         ],
     },
     entry_points={"console_scripts": ["posenet-ros = posenet_ros.cli:main"]},
