@@ -35,6 +35,7 @@ from posenet_ros.estimator import (
     FIXED_SIZE_BACKENDS,
     PoseEstimator,
     backend_input_size,
+    backend_options,
     fixed_input_size,
 )
 from posenet_ros.gpu.cuda import cuda_unavailable_reason
@@ -149,6 +150,7 @@ def run_bench(
     images: dict[str, np.ndarray],
     *,
     backend: str = "auto",
+    precision: str = "fp32",
     resolutions: Sequence[int] = (257, 513),
     strides: Sequence[int] = (16, 8),
     repeat: int = 20,
@@ -161,7 +163,9 @@ def run_bench(
     the GPU path where there is a CUDA device."""
     report_progress = progress or (lambda _line: None)
     configs = [
-        EstimatorConfig(input_resolution=r, output_stride=s, backend=backend).validated()
+        EstimatorConfig(
+            input_resolution=r, output_stride=s, backend=backend, precision=precision
+        ).validated()
         for s in strides
         for r in resolutions
     ]
@@ -173,7 +177,7 @@ def run_bench(
         if (stride, None) in engines:  # a dynamic model serves every input size
             key = (stride, None)
         elif key not in engines:
-            engine = create_backend(backend, stride, input_size=key[1])
+            engine = create_backend(backend, stride, input_size=key[1], **backend_options(config))
             if backend not in FIXED_SIZE_BACKENDS and fixed_input_size(engine) is None:
                 key = (stride, None)  # auto fell back to ONNX Runtime's dynamic model
             engines[key] = engine

@@ -17,7 +17,7 @@ from typing import NoReturn, TypeVar
 import numpy as np
 
 from posenet_ros import __version__
-from posenet_ros.config import BACKENDS, MODES, OUTPUT_STRIDES, EstimatorConfig
+from posenet_ros.config import BACKENDS, MODES, OUTPUT_STRIDES, PRECISIONS, EstimatorConfig
 from posenet_ros.errors import InvalidConfigError, PoseNetError
 from posenet_ros.types import Pose
 
@@ -133,6 +133,12 @@ def _backend_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--backend", default=DEFAULTS.backend, help=f"{', '.join(BACKENDS)} ({DEFAULTS.backend})"
     )
+    parser.add_argument(
+        "--precision",
+        default=DEFAULTS.precision,
+        help=f"TensorRT engine precision: {', '.join(PRECISIONS)} ({DEFAULTS.precision}); "
+        "ONNX Runtime runs fp32",
+    )
 
 
 def _config(args: argparse.Namespace) -> EstimatorConfig:
@@ -157,6 +163,7 @@ def _config(args: argparse.Namespace) -> EstimatorConfig:
         min_pose_score=args.min_pose_score,
         min_keypoint_score=_or(args.min_keypoint_score, DEFAULTS.min_keypoint_score),
         backend=args.backend,
+        precision=args.precision,
     ).validated()
 
 
@@ -257,7 +264,10 @@ def _bench(args: argparse.Namespace) -> int:
     for stride in strides:
         for resolution in resolutions:
             EstimatorConfig(
-                output_stride=stride, input_resolution=resolution, backend=args.backend
+                output_stride=stride,
+                input_resolution=resolution,
+                backend=args.backend,
+                precision=args.precision,
             ).validated()
     if args.repeat < 1:
         raise InvalidConfigError(f"invalid repeat {args.repeat!r}: expected an integer >= 1")
@@ -268,6 +278,7 @@ def _bench(args: argparse.Namespace) -> int:
     report = run_bench(
         images,
         backend=args.backend,
+        precision=args.precision,
         resolutions=resolutions,
         strides=strides,
         repeat=args.repeat,

@@ -10,13 +10,14 @@ from posenet_ros.errors import InvalidConfigError
 
 MODES = ("single", "multi")
 BACKENDS = ("auto", "onnxruntime", "tensorrt")
+PRECISIONS = ("fp32", "fp16")
 OUTPUT_STRIDES = (8, 16)
 MIN_INPUT_RESOLUTION = 33
 MAX_INPUT_RESOLUTION = 1281
 IMAGE_SCALE_FACTOR_RANGE = (0.2, 1.0)
 
 # Parameters whose change needs a new backend (a new export / engine); the others apply per frame.
-REBUILD_FIELDS = frozenset({"backend", "output_stride"})
+REBUILD_FIELDS = frozenset({"backend", "output_stride", "precision"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,7 @@ class EstimatorConfig:
     min_pose_score: float = 0.0
     min_keypoint_score: float = 0.0
     backend: str = "auto"
+    precision: str = "fp32"  # of TensorRT engines; ONNX Runtime runs the FP32 model
 
     def validated(self) -> EstimatorConfig:
         """Return self if every field is valid, else raise ``InvalidConfigError`` naming it."""
@@ -45,6 +47,8 @@ class EstimatorConfig:
             _fail("mode", self.mode, f"one of {', '.join(MODES)}")
         if self.backend not in BACKENDS:
             _fail("backend", self.backend, f"one of {', '.join(BACKENDS)}")
+        if self.precision not in PRECISIONS:
+            _fail("precision", self.precision, f"one of {', '.join(PRECISIONS)}")
         check_output_stride(self.output_stride)
         if self.input_resolution is not None and (
             not _is_int(self.input_resolution)
@@ -78,7 +82,10 @@ class EstimatorConfig:
 
     def needs_rebuild(self, other: EstimatorConfig) -> bool:
         """True when going from self to ``other`` needs a new backend."""
-        return any(getattr(self, name) != getattr(other, name) for name in REBUILD_FIELDS)
+        changed = {name for name in REBUILD_FIELDS if getattr(self, name) != getattr(other, name)}
+        if self.backend == other.backend == "onnxruntime":
+            changed.discard("precision")  # ONNX Runtime runs the FP32 model either way
+        return bool(changed)
 
 
 def check_output_stride(output_stride: object) -> int:

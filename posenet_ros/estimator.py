@@ -74,7 +74,10 @@ class PoseEstimator:
             from posenet_ros.backends.factory import create_backend
 
             backend = create_backend(
-                config.backend, config.output_stride, input_size=backend_input_size(config)
+                config.backend,
+                config.output_stride,
+                input_size=backend_input_size(config),
+                **backend_options(config),
             )
         elif backend.output_stride != config.output_stride:
             raise InvalidConfigError(
@@ -193,6 +196,12 @@ def backend_input_size(config: EstimatorConfig) -> tuple[int, int] | None:
             "input_resolution (image_scale_factor mode sizes the input per frame)"
         )
     return size
+
+
+def backend_options(config: EstimatorConfig) -> dict[str, object]:
+    """The ``create_backend`` options ``config`` sets: TensorRT's engine ``precision`` (for
+    ``tensorrt`` and ``auto``; ONNX Runtime runs the FP32 model)."""
+    return {} if config.backend == "onnxruntime" else {"precision": config.precision}
 
 
 def fixed_input_size(backend: Backend) -> tuple[int, int] | None:

@@ -24,8 +24,10 @@ def fake_backend(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
     """Every ``create_backend`` call, answered by a ``FakeBackend``; no GPU unless a test says."""
     calls: list[tuple] = []
 
-    def create_backend(name: str, stride: int, *, input_size: tuple | None) -> FakeBackend:
-        calls.append((name, stride, input_size))
+    def create_backend(
+        name: str, stride: int, *, input_size: tuple | None, **options: object
+    ) -> FakeBackend:
+        calls.append((name, stride, input_size, options))
         return FakeBackend(stride)
 
     monkeypatch.setattr(bench, "create_backend", create_backend)
@@ -65,7 +67,8 @@ def test_run_bench_measures_every_case_in_order(fake_backend: list[tuple]) -> No
         IMAGES, resolutions=(33, 65), strides=(16, 8), repeat=2, warmup=0, reference=False
     )
     # auto gets the first size (TensorRT would need it); its dynamic model serves them all.
-    assert fake_backend == [("auto", 16, (33, 33)), ("auto", 8, (33, 33))]
+    fp32 = {"precision": "fp32"}
+    assert fake_backend == [("auto", 16, (33, 33), fp32), ("auto", 8, (33, 33), fp32)]
     cases = [(r.output_stride, r.input_resolution, r.image) for r in report.rows]
     assert cases == [(s, r, name) for s in (16, 8) for r in (33, 65) for name in ("noise", "tall")]
     for measured in report.rows:
@@ -82,13 +85,15 @@ def test_fixed_size_backends_are_built_per_input_size(fake_backend: list[tuple])
     run_bench(
         IMAGES,
         backend="tensorrt",
+        precision="fp16",
         resolutions=(33, 40, 65),  # 40 runs at 33 too
         strides=(16,),
         repeat=1,
         warmup=0,
         reference=False,
     )
-    assert fake_backend == [("tensorrt", 16, (33, 33)), ("tensorrt", 16, (65, 65))]
+    fp16 = {"precision": "fp16"}
+    assert fake_backend == [("tensorrt", 16, (33, 33), fp16), ("tensorrt", 16, (65, 65), fp16)]
 
 
 def test_gpu_bench_runs_per_stride_where_cuda_is(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -33,7 +33,7 @@ def real_backends() -> dict[int, object]:
 def real_model(monkeypatch: pytest.MonkeyPatch, real_backends: dict) -> None:
     monkeypatch.setattr(
         "posenet_ros.backends.factory.create_backend",
-        lambda name, output_stride, input_size: real_backends[output_stride],
+        lambda name, output_stride, input_size, **options: real_backends[output_stride],
     )
 
 
@@ -41,7 +41,7 @@ def real_model(monkeypatch: pytest.MonkeyPatch, real_backends: dict) -> None:
 def fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
         "posenet_ros.backends.factory.create_backend",
-        lambda name, output_stride, input_size: FakeBackend(output_stride),
+        lambda name, output_stride, input_size, **options: FakeBackend(output_stride),
     )
 
 
@@ -195,6 +195,7 @@ BAD_OPTIONS = [
     (["--max-detections", "0"], "invalid max_pose_detections 0"),
     (["--mode", "both"], "invalid mode 'both'"),
     (["--backend", "cuda"], "invalid backend 'cuda'"),
+    (["--precision", "fp8"], "invalid precision 'fp8'"),
     (["--output-stride", "sixteen"], "argument --output-stride: invalid int value: 'sixteen'"),
     (["--input-resolution", "257", "--image-scale-factor", "0.5"], "not both"),
     (["--no-such-option"], "unrecognized arguments: --no-such-option"),
@@ -277,16 +278,18 @@ def test_prepare_fetches_weights_and_exports_both_strides(
 def test_bench_with_a_fake_backend(
     photo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
+    built = []
     monkeypatch.setattr(
         "posenet_ros.bench.create_backend",
-        lambda name, stride, input_size: FakeBackend(stride),
+        lambda name, stride, input_size, **options: built.append(options) or FakeBackend(stride),
     )
     monkeypatch.setattr("posenet_ros.bench.cuda_unavailable_reason", lambda: "no CUDA here")
     target = tmp_path / "bench.json"
     argv = ["bench", "--no-reference", "--repeat", "2", "--image", str(photo)]
     argv += ["--output-stride", "16", "--input-resolution", "33", "--json", str(target)]
-    code, out, err = run(argv, capsys)
+    code, out, err = run([*argv, "--precision", "fp16"], capsys)
     assert code == 0, err
+    assert built == [{"precision": "fp16"}]
     assert "astronaut" in out and "e2e/inf" in out and "skipped (--no-reference)" in out
     assert "GPU bench skipped: no CUDA here" in out
     (row,) = json.loads(target.read_text())["rows"]
@@ -300,6 +303,7 @@ def test_bench_with_a_fake_backend(
         (["--output-stride", "32"], "1.0-multiplier"),
         (["--input-resolution", "5"], "invalid input_resolution 5"),
         (["--backend", "gpu"], "invalid backend 'gpu'"),
+        (["--precision", "int8"], "invalid precision 'int8': expected one of fp32, fp16"),
     ],
 )
 def test_bench_bad_options(options: list[str], expected: str, capsys) -> None:

@@ -143,14 +143,18 @@ def test_default_backend_comes_from_the_factory(
 ) -> None:
     calls = []
 
-    def create_backend(name: str, output_stride: int, *, input_size: object) -> FakeBackend:
-        calls.append((name, output_stride, input_size))
+    def create_backend(
+        name: str, output_stride: int, *, input_size: object, **options: object
+    ) -> FakeBackend:
+        calls.append((name, output_stride, input_size, options))
         return FakeBackend(output_stride)
 
     monkeypatch.setattr("posenet_ros.backends.factory.create_backend", create_backend)
-    config = CONFIG.with_changes(backend=backend, input_resolution=resolution)
+    config = CONFIG.with_changes(backend=backend, input_resolution=resolution, precision="fp16")
     estimator = PoseEstimator(config)
-    assert calls == [(backend, 16, input_size)]  # the valid resolution, where TensorRT may run
+    # The valid resolution, where TensorRT may run; TensorRT's precision (ONNX Runtime: FP32).
+    options = {} if backend == "onnxruntime" else {"precision": "fp16"}
+    assert calls == [(backend, 16, input_size, options)]
     assert estimator.backend.name == "fake"
 
 

@@ -21,6 +21,7 @@ from posenet_ros.config import (
     IMAGE_SCALE_FACTOR_RANGE,
     MAX_INPUT_RESOLUTION,
     MODES,
+    PRECISIONS,
     EstimatorConfig,
 )
 from posenet_ros.errors import InvalidConfigError
@@ -78,6 +79,13 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
         "inference engine; auto picks TensorRT when a GPU is usable, else ONNX Runtime. "
         "A change rebuilds the model in the background",
         f"one of {', '.join(BACKENDS)}",
+    ),
+    ParameterSpec(
+        "precision",
+        _DEFAULTS.precision,
+        "TensorRT engine precision: fp16 is faster on GPUs with tensor cores; ONNX Runtime "
+        "runs fp32 whatever this says. A change rebuilds the engine in the background",
+        f"one of {', '.join(PRECISIONS)}",
     ),
     ParameterSpec(
         "input_resolution",

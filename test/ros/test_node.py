@@ -65,7 +65,7 @@ _estimators: dict[tuple[str, int], PoseEstimator] = {}
 
 def core_poses(rgb: np.ndarray, **changes) -> list:
     config = estimator_config(DEFAULTS | changes)
-    key = (config.backend, config.output_stride)
+    key = (config.backend, config.output_stride, config.precision)
     if key not in _estimators:
         _estimators[key] = PoseEstimator(config)
     estimator = _estimators[key]
@@ -191,6 +191,7 @@ LIVE_CHANGES = [
     {"input_resolution": 0, "image_scale_factor": 0.35},
     {"output_stride": 8},
     {"backend": "onnxruntime"},
+    {"precision": "fp16"},  # rebuilds under auto, which falls back to ONNX Runtime here
 ]
 
 
@@ -206,6 +207,7 @@ def test_live_parameter_changes_take_effect(client, people, changes):
 INVALID = [
     ("mode", "dual", "mode"),
     ("backend", "cuda", "backend"),
+    ("precision", "int8", "precision"),
     ("input_resolution", 20, "input_resolution"),
     ("input_resolution", 5000, ""),
     ("image_scale_factor", 5.0, ""),

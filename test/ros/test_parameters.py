@@ -68,6 +68,7 @@ def test_parameter_value_maps_config_fields_back():
         ({"nms_radius": 0.0}, "nms_radius"),
         ({"max_pose_detections": 0}, "max_pose_detections"),
         ({"backend": "cuda"}, "backend"),
+        ({"precision": "int8"}, "invalid precision 'int8': expected one of fp32, fp16"),
     ],
 )
 def test_invalid_config_values_name_themselves(values, message):
