@@ -49,9 +49,14 @@ def generate_launch_description() -> LaunchDescription:
             DeclareLaunchArgument("output_dir", default_value="out"),
             DeclareLaunchArgument("save_every", default_value="10"),
             DeclareLaunchArgument("backend", default_value=""),
+            DeclareLaunchArgument("precision", default_value=""),
             IncludeLaunchDescription(
                 PythonLaunchDescriptionSource(str(share / "launch" / "posenet.launch.py")),
-                launch_arguments={"image_topic": IMAGE_TOPIC, "backend": arg("backend")}.items(),
+                launch_arguments={
+                    "image_topic": IMAGE_TOPIC,
+                    "backend": arg("backend"),
+                    "precision": arg("precision"),
+                }.items(),
             ),
             Node(
                 package="posenet_ros",

@@ -1,6 +1,7 @@
 """Start the posenet node with its YAML parameters.
 
 ros2 launch posenet_ros posenet.launch.py image_topic:=/camera/image_raw backend:=onnxruntime
+ros2 launch posenet_ros posenet.launch.py backend:=tensorrt precision:=fp16
 """
 
 from pathlib import Path
@@ -11,12 +12,19 @@ from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
+# Launch arguments that override one parameter of the params_file when given (empty: keep it).
+OVERRIDES = {
+    "backend": "auto | onnxruntime | tensorrt",
+    "precision": "fp32 | fp16, of TensorRT engines",
+}
+
 
 def _posenet_node(context, *_args, **_kwargs) -> list[Node]:
     parameters: list = [LaunchConfiguration("params_file")]
-    backend = LaunchConfiguration("backend").perform(context)
-    if backend:  # empty keeps the params_file value
-        parameters.append({"backend": backend})
+    for name in OVERRIDES:
+        value = LaunchConfiguration(name).perform(context)
+        if value:  # empty keeps the params_file value
+            parameters.append({name: value})
     return [
         Node(
             package="posenet_ros",
@@ -42,10 +50,13 @@ def generate_launch_description() -> LaunchDescription:
                 default_value=str(share / "config" / "posenet.yaml"),
                 description="YAML file with the node's parameters",
             ),
-            DeclareLaunchArgument(
-                "backend",
-                default_value="",
-                description="auto | onnxruntime | tensorrt; empty keeps the params_file value",
+            *(
+                DeclareLaunchArgument(
+                    name,
+                    default_value="",
+                    description=f"{choices}; empty keeps the params_file value",
+                )
+                for name, choices in OVERRIDES.items()
             ),
             DeclareLaunchArgument(
                 "namespace", default_value="", description="namespace of the node and its topics"

@@ -60,9 +60,10 @@ def launched_node_state(namespace: str, names: list[str]):
 
 def test_launch_file_starts_the_node_with_its_yaml():
     yaml_values = yaml.safe_load((SHARE / "config" / "posenet.yaml").read_text())
-    expected = yaml_values["/**/posenet"]["ros__parameters"] | {"backend": "onnxruntime"}
+    overrides = {"backend": "onnxruntime", "precision": "fp16"}
+    expected = yaml_values["/**/posenet"]["ros__parameters"] | overrides
     (values, reply), code = run_launch(
-        {"namespace": "launched", "image_topic": IMAGE_TOPIC, "backend": "onnxruntime"},
+        {"namespace": "launched", "image_topic": IMAGE_TOPIC, **overrides},
         lambda: launched_node_state("/launched", sorted(expected)),
     )
     assert values == expected
