@@ -87,8 +87,27 @@ def _parser() -> argparse.ArgumentParser:
     infer.add_argument("--annotate", type=Path, metavar="OUT.png", help="save a drawn copy")
     infer.set_defaults(run=_infer)
 
-    prepare = commands.add_parser("prepare", help="fetch the weights and export the ONNX models")
+    prepare = commands.add_parser(
+        "prepare",
+        help="fetch the weights and export the ONNX models; with --backend, also build it "
+        "(a TensorRT engine: minutes on a Jetson, cached for the node)",
+    )
     _stride_option(prepare, default=None, help="only this stride (default: 16 and 8)")
+    prepare.add_argument(
+        "--backend",
+        help=f"also build this backend ({', '.join(BACKENDS)}) for --input-resolution",
+    )
+    prepare.add_argument(
+        "--precision",
+        default=DEFAULTS.precision,
+        help=f"of a TensorRT engine ({DEFAULTS.precision})",
+    )
+    prepare.add_argument(
+        "--input-resolution",
+        type=int,
+        default=DEFAULTS.input_resolution,
+        help=f"network input an engine is built for ({DEFAULTS.input_resolution})",
+    )
     prepare.set_defaults(run=_prepare)
 
     bench = commands.add_parser("bench", help="time every stage, and the reference in Node")
@@ -246,12 +265,31 @@ def _prepare(args: argparse.Namespace) -> int:
     from posenet_ros.model.weights import ensure_weights
 
     strides = OUTPUT_STRIDES if args.output_stride is None else (args.output_stride,)
-    for stride in strides:
-        EstimatorConfig(output_stride=stride).validated()
+    configs = [
+        EstimatorConfig(
+            output_stride=stride,
+            input_resolution=args.input_resolution,
+            backend=args.backend or DEFAULTS.backend,
+            precision=args.precision,
+        ).validated()
+        for stride in sorted(strides, reverse=True)
+    ]
     weights = ensure_weights()
     print(f"weights: {weights.json_path} + {weights.bin_path.name} (sha256 verified)")
-    for stride in sorted(strides, reverse=True):
-        print(f"stride {stride}: {ensure_onnx(stride)}")
+    for config in configs:
+        print(f"stride {config.output_stride}: {ensure_onnx(config.output_stride)}")
+    if args.backend is not None:
+        from posenet_ros.backends.factory import create_backend
+        from posenet_ros.estimator import backend_input_size, backend_options
+
+        for config in configs:
+            backend = create_backend(
+                config.backend,
+                config.output_stride,
+                input_size=backend_input_size(config),
+                **backend_options(config),
+            )
+            print(f"stride {config.output_stride}: {backend.describe()}")
     return 0
 
 

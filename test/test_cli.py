@@ -275,6 +275,46 @@ def test_prepare_fetches_weights_and_exports_both_strides(
     assert code == 2 and "1.0-multiplier" in err and exported == [8]
 
 
+@pytest.fixture
+def offline_exports(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from posenet_ros.model import export, weights
+
+    files = weights.WeightsFiles(tmp_path / "posenet.json", tmp_path / "posenet.bin")
+    monkeypatch.setattr(weights, "ensure_weights", lambda: files)
+    monkeypatch.setattr(export, "ensure_onnx", lambda stride: tmp_path / f"s{stride}")
+
+
+def test_prepare_builds_the_backend_asked_for(
+    offline_exports: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    built = []
+
+    def create_backend(name, stride, *, input_size, **options):  # type: ignore[no-untyped-def]
+        built.append((name, stride, input_size, options))
+        return FakeBackend(stride)
+
+    monkeypatch.setattr("posenet_ros.backends.factory.create_backend", create_backend)
+    argv = ["prepare", "--backend", "tensorrt", "--precision", "fp16", "--input-resolution", "353"]
+    code, out, _ = run(argv, capsys)
+    assert code == 0
+    assert built == [
+        ("tensorrt", 16, (353, 353), {"precision": "fp16"}),
+        ("tensorrt", 8, (353, 353), {"precision": "fp16"}),
+    ]
+    assert "stride 16: fake backend" in out
+
+
+def test_prepare_says_in_one_line_why_tensorrt_cannot_run(
+    offline_exports: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from posenet_ros.backends.tensorrt_backend import tensorrt_unavailable_reason
+
+    if tensorrt_unavailable_reason() is None:
+        pytest.skip("TensorRT runs here")
+    code, _, err = run(["prepare", "--backend", "tensorrt", "--output-stride", "16"], capsys)
+    assert code == 2 and err.count("\n") == 1 and "tensorrt backend cannot run here" in err
+
+
 def test_bench_with_a_fake_backend(
     photo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
