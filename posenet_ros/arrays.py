@@ -49,13 +49,11 @@ def to_host(*arrays: Any) -> tuple[np.ndarray, ...]:
     xp = array_namespace(*arrays)
     # Each chunk starts 8-byte aligned, so each host view below stays aligned for its dtype.
     sizes = [a.size * a.dtype.itemsize for a in arrays]
-    starts = np.cumsum([0] + [n + (-n % _ALIGN) for n in sizes])
-    packed = xp.empty(int(starts[-1]), dtype=xp.uint8)
-    for a, start, n in zip(arrays, starts[:-1].tolist(), sizes, strict=True):
+    *starts, total = np.cumsum([0] + [n + (-n % _ALIGN) for n in sizes]).tolist()
+    chunks = list(zip(arrays, starts, sizes, strict=True))
+    packed = xp.empty(total, dtype=xp.uint8)
+    for a, start, n in chunks:
         # Device-to-device copies: xp.concatenate of many arrays uploads a pointer table.
         packed[start : start + n] = xp.ascontiguousarray(a).reshape(-1).view(xp.uint8)
     packed = packed.get()
-    return tuple(
-        packed[start : start + n].view(a.dtype).reshape(a.shape)
-        for a, start, n in zip(arrays, starts[:-1].tolist(), sizes, strict=True)
-    )
+    return tuple(packed[start : start + n].view(a.dtype).reshape(a.shape) for a, start, n in chunks)

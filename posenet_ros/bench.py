@@ -35,7 +35,6 @@ from posenet_ros.estimator import (
     FIXED_SIZE_BACKENDS,
     PoseEstimator,
     backend_input_size,
-    backend_options,
     fixed_input_size,
 )
 from posenet_ros.gpu.cuda import cuda_unavailable_reason
@@ -177,7 +176,7 @@ def run_bench(
         if (stride, None) in engines:  # a dynamic model serves every input size
             key = (stride, None)
         elif key not in engines:
-            engine = create_backend(backend, stride, input_size=key[1], **backend_options(config))
+            engine = create_backend(backend, stride, input_size=key[1], **config.backend_options())
             if backend not in FIXED_SIZE_BACKENDS and fixed_input_size(engine) is None:
                 key = (stride, None)  # auto fell back to ONNX Runtime's dynamic model
             engines[key] = engine

@@ -279,17 +279,10 @@ def _prepare(args: argparse.Namespace) -> int:
     for config in configs:
         print(f"stride {config.output_stride}: {ensure_onnx(config.output_stride)}")
     if args.backend is not None:
-        from posenet_ros.backends.factory import create_backend
-        from posenet_ros.estimator import backend_input_size, backend_options
+        from posenet_ros.estimator import PoseEstimator
 
-        for config in configs:
-            backend = create_backend(
-                config.backend,
-                config.output_stride,
-                input_size=backend_input_size(config),
-                **backend_options(config),
-            )
-            print(f"stride {config.output_stride}: {backend.describe()}")
+        for config in configs:  # built as the node builds it, so the node finds it cached
+            print(f"stride {config.output_stride}: {PoseEstimator(config).backend.describe()}")
     return 0
 
 

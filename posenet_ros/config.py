@@ -80,12 +80,19 @@ class EstimatorConfig:
             raise InvalidConfigError(f"unknown parameter(s): {', '.join(unknown)}")
         return replace(self, **changes).validated()
 
+    def backend_options(self) -> dict[str, object]:
+        """The ``create_backend`` options this config sets: TensorRT's engine ``precision``
+        (for ``tensorrt`` and ``auto``; ONNX Runtime runs the FP32 model)."""
+        return {} if self.backend == "onnxruntime" else {"precision": self.precision}
+
     def needs_rebuild(self, other: EstimatorConfig) -> bool:
-        """True when going from self to ``other`` needs a new backend."""
-        changed = {name for name in REBUILD_FIELDS if getattr(self, name) != getattr(other, name)}
-        if self.backend == other.backend == "onnxruntime":
-            changed.discard("precision")  # ONNX Runtime runs the FP32 model either way
-        return bool(changed)
+        """True when going from self to ``other`` needs a new backend (one of
+        ``REBUILD_FIELDS`` changes, and matters to the backend)."""
+        return (self.backend, self.output_stride, self.backend_options()) != (
+            other.backend,
+            other.output_stride,
+            other.backend_options(),
+        )
 
 
 def check_output_stride(output_stride: object) -> int:

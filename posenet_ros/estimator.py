@@ -77,7 +77,7 @@ class PoseEstimator:
                 config.backend,
                 config.output_stride,
                 input_size=backend_input_size(config),
-                **backend_options(config),
+                **config.backend_options(),
             )
         elif backend.output_stride != config.output_stride:
             raise InvalidConfigError(
@@ -196,12 +196,6 @@ def backend_input_size(config: EstimatorConfig) -> tuple[int, int] | None:
             "input_resolution (image_scale_factor mode sizes the input per frame)"
         )
     return size
-
-
-def backend_options(config: EstimatorConfig) -> dict[str, object]:
-    """The ``create_backend`` options ``config`` sets: TensorRT's engine ``precision`` (for
-    ``tensorrt`` and ``auto``; ONNX Runtime runs the FP32 model)."""
-    return {} if config.backend == "onnxruntime" else {"precision": config.precision}
 
 
 def fixed_input_size(backend: Backend) -> tuple[int, int] | None:
