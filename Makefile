@@ -62,7 +62,7 @@ models: setup-core
 	$(VENV)/bin/posenet-ros prepare
 
 test: setup
-	$(ROS_ENV) && pytest -q
+	$(ROS_ENV) && POSENET_REQUIRE_ROS=1 pytest -q
 
 # The node on the bundled frames; DEMO_SECONDS=0 runs until Ctrl-C.
 demo: setup

@@ -13,6 +13,8 @@ import pytest
 
 from parity.cases import CASES, KEYPOINT_TOLERANCE_PX, SCORE_TOLERANCE, ParityCase
 from parity.compare import compare_poses
+from posenet_ros.estimator import PoseEstimator
+from posenet_ros.image_io import load_image
 
 pytestmark = pytest.mark.parity
 
@@ -20,15 +22,13 @@ pytestmark = pytest.mark.parity
 @pytest.fixture(scope="session")
 def estimate(parity_images: dict[str, Path]):
     """Our poses (CLI form) for a case; one estimator per output stride, reconfigured per case."""
-    estimator_module = pytest.importorskip("posenet_ros.estimator", reason="estimator not landed")
-    image_io = pytest.importorskip("posenet_ros.image_io", reason="image_io not landed")
-    estimators: dict[int, Any] = {}
-    images = {name: image_io.load_image(path) for name, path in parity_images.items()}
+    estimators: dict[int, PoseEstimator] = {}
+    images = {name: load_image(path) for name, path in parity_images.items()}
 
     def run(case: ParityCase) -> list[dict[str, Any]]:
         estimator = estimators.get(case.output_stride)
         if estimator is None:
-            estimator = estimators[case.output_stride] = estimator_module.PoseEstimator(case.config)
+            estimator = estimators[case.output_stride] = PoseEstimator(case.config)
         else:
             estimator.set_config(case.config)
         return [pose.to_dict() for pose in estimator.estimate(images[case.image])]
