@@ -18,6 +18,8 @@ setup(
         ]
     },
     install_requires=[
+        # Track ids (the maintained norfair fork; norfair 2.3 pins numpy<2).
+        "norfair-enough>=2.4.3,<3",
         "numba>=0.60",
         "numpy>=1.24",
         "onnx>=1.15",

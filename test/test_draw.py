@@ -1,10 +1,11 @@
-"""Drawing: what is drawn, what is skipped, copies versus in place."""
+"""Drawing: what is drawn, what is skipped, copies versus in place, colours by id and side."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from posenet_ros.draw import POSE_COLOURS, draw_poses
+from posenet_ros.draw import POSE_COLOURS, UNTRACKED_COLOUR, draw_poses
 from posenet_ros.keypoints import PART_IDS
 from posenet_ros.types import Pose
 
@@ -25,9 +26,28 @@ def test_draws_confident_keypoints_and_edges_on_a_copy() -> None:
     drawn = draw_poses(BLANK, [pose], radius=3, line_width=1)
     assert drawn is not BLANK and not BLANK.any()
     assert drawn.dtype == np.uint8 and drawn.shape == BLANK.shape
-    assert tuple(drawn[50, 60]) == POSE_COLOURS[0]  # on the shoulder-shoulder edge
-    assert tuple(drawn[50, 20]) == POSE_COLOURS[0]  # keypoint centre
+    assert tuple(drawn[50, 60]) == POSE_COLOURS[0]  # on the shoulder-shoulder (centre) edge
+    assert drawn[50, 20].any() and drawn[50, 100].any()  # keypoint centres
     assert not drawn[10, 10].any()
+
+
+def test_left_parts_are_lighter_and_right_parts_darker_than_the_centre() -> None:
+    pose = pose_with(
+        {
+            "nose": (60, 10, 0.9),
+            "leftShoulder": (90, 40, 0.9),
+            "leftElbow": (90, 90, 0.9),
+            "rightShoulder": (30, 40, 0.9),
+            "rightElbow": (30, 90, 0.9),
+        }
+    )
+    drawn = draw_poses(BLANK, [pose], radius=3, line_width=1).astype(int)
+    centre = np.array(POSE_COLOURS[0])
+    for left, right in (((90, 40), (30, 40)), ((90, 65), (30, 65))):  # joints, then limbs
+        lighter, darker = drawn[left[1], left[0]], drawn[right[1], right[0]]
+        assert (lighter >= centre).all() and lighter.sum() > centre.sum() + 60
+        assert (darker <= centre).all() and darker.sum() < centre.sum() - 60
+    assert tuple(drawn[10, 60]) == POSE_COLOURS[0]  # the nose is on the centre line
 
 
 def test_low_scores_hide_keypoints_and_their_edges() -> None:
@@ -44,6 +64,23 @@ def test_each_pose_gets_its_own_colour() -> None:
     drawn = draw_poses(BLANK, poses, radius=3)
     assert tuple(drawn[30, 20]) == POSE_COLOURS[0]
     assert tuple(drawn[30, 50]) == POSE_COLOURS[1]
+
+
+def test_track_ids_give_each_person_a_stable_colour() -> None:
+    first, second = (pose_with({"nose": (20.0 + 30 * i, 30, 0.9)}) for i in range(2))
+    drawn = draw_poses(BLANK, [first, second], [7, 3], radius=3)
+    swapped = draw_poses(BLANK, [second, first], [3, 7], radius=3)
+    np.testing.assert_array_equal(drawn, swapped)  # colour follows the id, not the order
+    assert tuple(drawn[30, 20]) != tuple(drawn[30, 50])
+    again = draw_poses(BLANK, [first], [7], radius=3)
+    assert tuple(again[30, 20]) == tuple(drawn[30, 20])
+    untracked = draw_poses(BLANK, [first], [0], radius=3)
+    assert tuple(untracked[30, 20]) == UNTRACKED_COLOUR
+
+
+def test_ids_must_match_the_poses() -> None:
+    with pytest.raises(ValueError, match="2 poses but 1 ids"):
+        draw_poses(BLANK, [pose_with({}), pose_with({})], [1])
 
 
 def test_in_place_draws_on_the_given_array() -> None:
