@@ -5,6 +5,9 @@
 A publisher loops the frames under share/posenet_ros/data at `rate`; a monitor logs FPS,
 latency and poses per frame once a second and saves every `save_every`-th annotated frame
 under `output_dir`. With `duration` > 0 the whole launch stops after that many seconds.
+The monitor prints the track ids; with `use_depth:=true` the publisher also publishes a
+synthetic aligned depth image (a plane at 2 m) and camera_info, and the monitor prints a 3D
+position per person.
 """
 
 from pathlib import Path
@@ -22,8 +25,11 @@ from launch.events import Shutdown
 from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
+from launch_ros.parameter_descriptions import ParameterValue
 
 IMAGE_TOPIC = "/posenet_demo/image_raw"
+DEPTH_TOPIC = "/posenet_demo/depth"
+CAMERA_INFO_TOPIC = "/posenet_demo/camera_info"
 
 
 def _stop_after_duration(context, *_args, **_kwargs) -> list:
@@ -50,20 +56,36 @@ def generate_launch_description() -> LaunchDescription:
             DeclareLaunchArgument("save_every", default_value="10"),
             DeclareLaunchArgument("backend", default_value=""),
             DeclareLaunchArgument("precision", default_value=""),
+            DeclareLaunchArgument(
+                "use_depth", default_value="false", description="synthetic depth -> 3D poses"
+            ),
             IncludeLaunchDescription(
                 PythonLaunchDescriptionSource(str(share / "launch" / "posenet.launch.py")),
                 launch_arguments={
                     "image_topic": IMAGE_TOPIC,
                     "backend": arg("backend"),
                     "precision": arg("precision"),
+                    "use_depth": arg("use_depth"),
+                    "depth_topic": DEPTH_TOPIC,
+                    "camera_info_topic": CAMERA_INFO_TOPIC,
                 }.items(),
             ),
             Node(
                 package="posenet_ros",
                 executable="demo_image_publisher",
                 name="demo_image_publisher",
-                parameters=[{"images": arg("images"), "rate": arg("rate")}],
-                remappings=[("image", IMAGE_TOPIC)],
+                parameters=[
+                    {
+                        "images": arg("images"),
+                        "rate": arg("rate"),
+                        "publish_depth": ParameterValue(arg("use_depth"), value_type=bool),
+                    }
+                ],
+                remappings=[
+                    ("image", IMAGE_TOPIC),
+                    ("depth", DEPTH_TOPIC),
+                    ("camera_info", CAMERA_INFO_TOPIC),
+                ],
                 output="screen",
             ),
             Node(

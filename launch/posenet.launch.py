@@ -2,6 +2,9 @@
 
 ros2 launch posenet_ros posenet.launch.py image_topic:=/camera/image_raw backend:=onnxruntime
 ros2 launch posenet_ros posenet.launch.py backend:=tensorrt precision:=fp16
+ros2 launch posenet_ros posenet.launch.py image_topic:=/camera/color/image_raw use_depth:=true
+
+The depth_topic and camera_info_topic defaults are realsense2_camera's (align_depth.enable:=true).
 """
 
 from pathlib import Path
@@ -12,19 +15,45 @@ from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-# Launch arguments that override one parameter of the params_file when given (empty: keep it).
+
+def _bool(value: str) -> bool:
+    if value.lower() not in ("true", "false"):
+        raise ValueError(f"expected true or false, got {value!r}")
+    return value.lower() == "true"
+
+
+# Launch arguments that override one parameter of the params_file when given (empty: keep it):
+# name -> (description, parameter value from the argument's text).
 OVERRIDES = {
-    "backend": "auto | onnxruntime | tensorrt",
-    "precision": "fp32 | fp16, of TensorRT engines",
+    "backend": ("auto | onnxruntime | tensorrt", str),
+    "precision": ("fp32 | fp16, of TensorRT engines", str),
+    "use_depth": (
+        "true | false: 3D poses and markers from depth_topic and camera_info_topic",
+        _bool,
+    ),
+}
+# Topic arguments: the node's topic name -> (launch argument, default, description).
+TOPICS = {
+    "image": ("image_topic", "/image_raw", "input image topic"),
+    "depth": (
+        "depth_topic",
+        "/camera/aligned_depth_to_color/image_raw",
+        "depth image aligned to the colour image (16UC1 mm or 32FC1 m), used with use_depth",
+    ),
+    "camera_info": (
+        "camera_info_topic",
+        "/camera/color/camera_info",
+        "camera_info of the colour camera, used with use_depth",
+    ),
 }
 
 
 def _posenet_node(context, *_args, **_kwargs) -> list[Node]:
     parameters: list = [LaunchConfiguration("params_file")]
-    for name in OVERRIDES:
+    for name, (_description, convert) in OVERRIDES.items():
         value = LaunchConfiguration(name).perform(context)
         if value:  # empty keeps the params_file value
-            parameters.append({name: value})
+            parameters.append({name: convert(value)})
     return [
         Node(
             package="posenet_ros",
@@ -32,7 +61,10 @@ def _posenet_node(context, *_args, **_kwargs) -> list[Node]:
             name="posenet",
             namespace=LaunchConfiguration("namespace"),
             parameters=parameters,
-            remappings=[("image", LaunchConfiguration("image_topic"))],
+            remappings=[
+                (topic, LaunchConfiguration(argument))
+                for topic, (argument, _default, _description) in TOPICS.items()
+            ],
             output="screen",
         )
     ]
@@ -42,8 +74,9 @@ def generate_launch_description() -> LaunchDescription:
     share = Path(get_package_share_directory("posenet_ros"))
     return LaunchDescription(
         [
-            DeclareLaunchArgument(
-                "image_topic", default_value="/image_raw", description="input image topic"
+            *(
+                DeclareLaunchArgument(argument, default_value=default, description=description)
+                for argument, default, description in TOPICS.values()
             ),
             DeclareLaunchArgument(
                 "params_file",
@@ -56,7 +89,7 @@ def generate_launch_description() -> LaunchDescription:
                     default_value="",
                     description=f"{choices}; empty keeps the params_file value",
                 )
-                for name, choices in OVERRIDES.items()
+                for name, (choices, _convert) in OVERRIDES.items()
             ),
             DeclareLaunchArgument(
                 "namespace", default_value="", description="namespace of the node and its topics"

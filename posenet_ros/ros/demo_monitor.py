@@ -1,6 +1,8 @@
 """``demo_monitor``: logs FPS, latency and poses per frame once a second; saves annotated frames.
 
 Latency is from the image header stamp to the arrival of its ``poses`` here (same host clock).
+Each line also gives the track ids of the last frame and, while ``poses_3d`` arrives, each
+person's 3D position (the mean of its valid keypoints, metres in the camera frame).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
 
-from posenet_ros.msg import Poses
+from posenet_ros.msg import Poses, Poses3D
 from posenet_ros.ros.image_conversions import image_to_rgb
 from posenet_ros.ros.spin import run_node
 
@@ -34,7 +36,10 @@ class DemoMonitor(Node):
         self._frames = 0
         self._images = 0
         self._last_saved = ""
+        self._ids: list[int] = []
+        self._positions = ""
         self.create_subscription(Poses, "poses", self._on_poses, 10)
+        self.create_subscription(Poses3D, "poses_3d", self._on_poses_3d, 10)
         self.create_subscription(Image, "poses/image", self._on_image, qos_profile_sensor_data)
         self.create_timer(1.0, self._report)
 
@@ -44,6 +49,12 @@ class DemoMonitor(Node):
         self._arrivals.append(time.monotonic())
         self._pose_counts.append(len(msg.poses))
         self._frames += 1
+        self._ids = [pose.id for pose in msg.poses]
+
+    def _on_poses_3d(self, msg: Poses3D) -> None:
+        self._positions = (
+            " ".join(f"#{pose.id}@{person_position(pose)}" for pose in msg.poses) or "nobody"
+        )
 
     def _on_image(self, msg: Image) -> None:
         if self._images % self._save_every == 0:
@@ -60,9 +71,19 @@ class DemoMonitor(Node):
         median, p99 = np.percentile(self._latencies_ms, [50, 99])
         self.get_logger().info(
             f"frames {self._frames} | {fps:5.1f} FPS | latency {median:5.1f} ms "
-            f"(p99 {p99:5.1f}) | poses/frame {self._pose_counts[-1]} | "
-            f"saved {self._last_saved or '-'}"
+            f"(p99 {p99:5.1f}) | poses/frame {self._pose_counts[-1]} | ids {self._ids} | "
+            + (f"3D {self._positions} | " if self._positions else "")
+            + f"saved {self._last_saved or '-'}"
         )
+
+
+def person_position(pose) -> str:
+    """The mean of the valid keypoints' positions as "(x, y, z) m", or "no depth"."""
+    points = [(k.position.x, k.position.y, k.position.z) for k in pose.keypoints if k.valid]
+    if not points:
+        return "no depth"
+    x, y, z = np.mean(points, axis=0)
+    return f"({x:+.2f}, {y:+.2f}, {z:.2f}) m"
 
 
 def main(args: list[str] | None = None) -> int:

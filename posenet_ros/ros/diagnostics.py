@@ -13,6 +13,17 @@ FPS_WINDOW_S = 5.0
 LATENCY_SAMPLES = 200
 # A bad frame within this many seconds turns the status to WARN.
 RECENT_ERROR_S = 10.0
+# Counters of the depth input (always reported, 0 until counted); the *_refused, mismatch and
+# without_camera_info ones are problems (they set last_error and turn the status to WARN).
+COUNTERS: tuple[str, ...] = (
+    "depth_frames_received",
+    "colour_frames_with_depth",
+    "colour_frames_without_depth",
+    "depth_size_mismatch",
+    "depth_refused",
+    "depth_without_camera_info",
+    "camera_info_refused",
+)
 
 
 class NodeStats:
@@ -29,6 +40,7 @@ class NodeStats:
         self.errors = 0
         self.last_error = ""
         self._last_error_time = -np.inf
+        self.counters = dict.fromkeys(COUNTERS, 0)
 
     def frame_received(self) -> None:
         with self._lock:
@@ -57,6 +69,14 @@ class NodeStats:
                 self.errors += 1
             self.last_error = reason
             self._last_error_time = time.monotonic()
+
+    def count(self, name: str, problem: str = "") -> None:
+        """Count one event of ``COUNTERS``; a ``problem`` also becomes the last error."""
+        with self._lock:
+            self.counters[name] += 1
+            if problem:
+                self.last_error = problem
+                self._last_error_time = time.monotonic()
 
     def fps(self) -> float:
         with self._lock:
@@ -99,7 +119,7 @@ class NodeStats:
                 "errors": str(self.errors),
                 "last_error": self.last_error,
                 "rebuilding": str(rebuilding).lower(),
-            }
+            } | {name: str(n) for name, n in self.counters.items()}
         if recent_error:
             level, message = DiagnosticStatus.WARN, f"recent error: {self.last_error}"
         elif rebuilding:

@@ -10,23 +10,29 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CompressedImage, Image
+from std_msgs.msg import Header
+from visualization_msgs.msg import MarkerArray
 
 from posenet_ros.config import REBUILD_FIELDS, EstimatorConfig
 from posenet_ros.draw import draw_poses
 from posenet_ros.errors import InvalidConfigError
 from posenet_ros.estimator import PoseEstimator
-from posenet_ros.msg import Poses
+from posenet_ros.msg import Poses, Poses3D
+from posenet_ros.ros.depth_input import DepthInput, stamp_s
 from posenet_ros.ros.diagnostics import NodeStats
 from posenet_ros.ros.estimator_holder import EstimatorHolder
 from posenet_ros.ros.frame_slot import LatestSlot
 from posenet_ros.ros.image_conversions import compressed_to_rgb, image_to_rgb, rgb_to_image
+from posenet_ros.ros.markers import delete_all, markers_msg
 from posenet_ros.ros.parameters import (
     PARAMETERS,
     check_node_values,
     estimator_config,
     parameter_value,
+    people_settings,
 )
-from posenet_ros.ros.pose_messages import poses_to_msg
+from posenet_ros.ros.people import People, PeoplePipeline
+from posenet_ros.ros.pose_messages import poses_3d_to_msg, poses_to_msg
 from posenet_ros.ros.spin import run_node
 from posenet_ros.ros.worker import Frame, InferenceWorker
 
@@ -42,6 +48,7 @@ class PoseNetNode(Node):
         self._values = {spec.name: self.get_parameter(spec.name).value for spec in PARAMETERS}
         check_node_values(self._values)
         self._stats = NodeStats()
+        self._people = PeoplePipeline(people_settings(self._values))
         self._slot: LatestSlot[Frame] = LatestSlot()
         self._holder = EstimatorHolder(
             estimator_config(self._values), PoseEstimator, self._rebuilt, self._rebuild_failed
@@ -51,6 +58,10 @@ class PoseNetNode(Node):
         self._poses_pub = self.create_publisher(Poses, "poses", 10)
         self._image_pub = self.create_publisher(Image, "poses/image", qos_profile_sensor_data)
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self._poses_3d_pub = self.create_publisher(Poses3D, "poses_3d", 10)
+        self._markers_pub = self.create_publisher(MarkerArray, "markers", 10)
+        self._depth = DepthInput(self, self._stats)
+        self._depth.set_enabled(self._values["use_depth"])
         self._subscription = None
         self._subscribe(self._values["input_transport"])
         self.add_on_set_parameters_callback(self._on_set_parameters)
@@ -92,12 +103,38 @@ class PoseNetNode(Node):
     def _publish(self, frame: Frame, rgb, poses) -> None:
         header = frame.msg.header
         height, width = rgb.shape[:2]
-        self._poses_pub.publish(poses_to_msg(poses, header, width, height))
+        values = self._values
+        use_depth = values["use_depth"]
+        depth = (
+            self._depth.pair(stamp_s(header.stamp), width, height, values["depth_sync_slop"])
+            if use_depth
+            else None
+        )
+        people = self._people.process(poses, self._timestamp_s(frame), depth)
+        self._poses_pub.publish(poses_to_msg(people.poses, header, width, height, people.ids))
+        if use_depth:
+            self._publish_3d(header, people)
         self._stats.frame_done(self._latency_s(frame))
-        if self._values["publish_annotated_image"] and self._image_pub.get_subscription_count():
+        if values["publish_annotated_image"] and self._image_pub.get_subscription_count():
             config = self._holder.estimator.config
-            annotated = draw_poses(rgb, poses, min_keypoint_score=config.min_keypoint_score)
+            annotated = draw_poses(
+                rgb, people.poses, ids=people.ids, min_keypoint_score=config.min_keypoint_score
+            )
             self._image_pub.publish(rgb_to_image(annotated, header))
+
+    def _publish_3d(self, colour_header: Header, people: People) -> None:
+        """poses_3d (stamp of the colour image, frame of camera_info) and its markers."""
+        header = Header(
+            stamp=colour_header.stamp, frame_id=self._depth.frame_id(colour_header.frame_id)
+        )
+        msg = poses_3d_to_msg(people.poses, people.ids, people.positions, people.valid, header)
+        self._poses_3d_pub.publish(msg)
+        self._markers_pub.publish(markers_msg(msg))
+
+    def _timestamp_s(self, frame: Frame) -> float:
+        """The header stamp; the arrival time for unstamped images."""
+        stamp = frame.msg.header.stamp
+        return stamp_s(stamp) if stamp.sec or stamp.nanosec else frame.received_s
 
     def _latency_s(self, frame: Frame) -> float:
         """From the header stamp to now; from arrival for unstamped images."""
@@ -112,11 +149,17 @@ class PoseNetNode(Node):
         try:
             check_node_values(values)
             config = estimator_config(values)
+            people = people_settings(values)
         except InvalidConfigError as exc:
             return SetParametersResult(successful=False, reason=str(exc))
         transport_changed = values["input_transport"] != self._values["input_transport"]
+        depth_off = self._values["use_depth"] and not values["use_depth"]
         self._values = values
         self._holder.apply(config)
+        self._people.configure(people)
+        self._depth.set_enabled(values["use_depth"])
+        if depth_off:
+            self._markers_pub.publish(delete_all(Header(stamp=self.get_clock().now().to_msg())))
         if transport_changed:
             self._subscribe(values["input_transport"])
         return SetParametersResult(successful=True)

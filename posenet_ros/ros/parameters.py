@@ -24,13 +24,28 @@ from posenet_ros.config import (
     PRECISIONS,
     EstimatorConfig,
 )
+from posenet_ros.depth import DEPTH_RANGES, DepthConfig
 from posenet_ros.errors import InvalidConfigError
+from posenet_ros.ranges import Range
+from posenet_ros.ros.people import PeopleSettings
+from posenet_ros.smoothing import SMOOTHING_RANGES, SmoothingConfig
 
 INPUT_TRANSPORTS = ("raw", "compressed")
 # ROS parameters cannot be null: input_resolution 0 stands for the config's None.
 NO_INPUT_RESOLUTION = 0
 
 _DEFAULTS = EstimatorConfig()
+_DEPTH_DEFAULTS = DepthConfig()
+_SMOOTHING_DEFAULTS = SmoothingConfig()
+SMOOTHING_PREFIX = "smoothing_"
+SMOOTHING_DESCRIPTIONS = {
+    "min_cutoff": "Hz; One Euro filter cutoff of a still keypoint: lower removes more jitter "
+    "and lags more",
+    "beta": "1/pixel; how fast the cutoff rises with keypoint speed: higher lags less when moving",
+    "d_cutoff": "Hz; cutoff of the keypoint speed estimate",
+    "forget_after_s": "s; a track unseen for longer restarts its filter",
+}
+DEPTH_SYNC_SLOP_RANGE = (0.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -41,6 +56,7 @@ class ParameterSpec:
     constraints: str = ""
     float_range: tuple[float, float] | None = None
     int_range: tuple[int, int] | None = None
+    int_step: int = 1
 
     def descriptor(self) -> ParameterDescriptor:
         """The descriptor ``ros2 param describe`` shows; ranges are enforced by rclpy too."""
@@ -55,7 +71,9 @@ class ParameterSpec:
             descriptor.floating_point_range = [FloatingPointRange(from_value=lo, to_value=hi)]
         if self.int_range is not None:
             lo, hi = self.int_range
-            descriptor.integer_range = [IntegerRange(from_value=lo, to_value=hi, step=1)]
+            descriptor.integer_range = [
+                IntegerRange(from_value=lo, to_value=hi, step=self.int_step)
+            ]
         return descriptor
 
 
@@ -65,6 +83,25 @@ _PARAMETER_TYPES = {
     float: ParameterType.PARAMETER_DOUBLE,
     str: ParameterType.PARAMETER_STRING,
 }
+
+
+def _ranged(name: str, default: object, description: str, limits: Range) -> ParameterSpec:
+    """A parameter whose range comes from a core config's range table."""
+    if limits.integer:
+        return ParameterSpec(name, default, description, int_range=(limits.low, limits.high))
+    return ParameterSpec(name, default, description, float_range=(limits.low, limits.high))
+
+
+# The One Euro filter's parameters, one per SmoothingConfig field, with its ranges.
+SMOOTHING_PARAMETERS: tuple[ParameterSpec, ...] = tuple(
+    _ranged(
+        SMOOTHING_PREFIX + name,
+        getattr(_SMOOTHING_DEFAULTS, name),
+        SMOOTHING_DESCRIPTIONS[name],
+        limits,
+    )
+    for name, limits in SMOOTHING_RANGES.items()
+)
 
 PARAMETERS: tuple[ParameterSpec, ...] = (
     ParameterSpec(
@@ -155,6 +192,50 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
         True,
         "publish the image with the skeletons drawn on 'poses/image' (only while subscribed)",
     ),
+    ParameterSpec(
+        "tracking",
+        True,
+        "give each person a track id (Pose.id) kept across frames; keypoints are not changed",
+    ),
+    ParameterSpec(
+        "smoothing",
+        False,
+        "filter the published keypoints of each tracked person over time (One Euro filter); "
+        "off keeps /poses equal to the reference decoder",
+    ),
+    *SMOOTHING_PARAMETERS,
+    ParameterSpec(
+        "use_depth",
+        False,
+        "subscribe 'depth' (aligned to the colour image, 16UC1 mm or 32FC1 m) and "
+        "'camera_info', publish 'poses_3d' and 'markers'. A change (un)subscribes",
+    ),
+    ParameterSpec(
+        "depth_sync_slop",
+        0.05,
+        "s; a colour frame is paired with the depth frame of nearest stamp within this",
+        float_range=DEPTH_SYNC_SLOP_RANGE,
+    ),
+    ParameterSpec(
+        "depth_window",
+        _DEPTH_DEFAULTS.window,
+        "odd side in pixels of the square around a keypoint whose median depth is taken",
+        "an odd integer",
+        int_range=(DEPTH_RANGES["window"].low, DEPTH_RANGES["window"].high),
+        int_step=2,
+    ),
+    _ranged(
+        "depth_min",
+        _DEPTH_DEFAULTS.depth_min,
+        "m; depth readings nearer than this are ignored (must be below depth_max)",
+        DEPTH_RANGES["depth_min"],
+    ),
+    _ranged(
+        "depth_max",
+        _DEPTH_DEFAULTS.depth_max,
+        "m; depth readings farther than this are ignored",
+        DEPTH_RANGES["depth_max"],
+    ),
 )
 
 CONFIG_FIELDS = frozenset(f.name for f in fields(EstimatorConfig))
@@ -166,6 +247,22 @@ def estimator_config(values: Mapping[str, object]) -> EstimatorConfig:
     if changes.get("input_resolution") == NO_INPUT_RESOLUTION:
         changes["input_resolution"] = None
     return EstimatorConfig().with_changes(**changes)
+
+
+def people_settings(values: Mapping[str, object]) -> PeopleSettings:
+    """Tracking, smoothing and depth settings from parameter values (``InvalidConfigError``)."""
+    return PeopleSettings(
+        tracking=values["tracking"],
+        smoothing=values["smoothing"],
+        smoothing_config=SmoothingConfig(
+            **{name: values[SMOOTHING_PREFIX + name] for name in SMOOTHING_RANGES}
+        ),
+        depth_config=DepthConfig(
+            window=values["depth_window"],
+            depth_min=values["depth_min"],
+            depth_max=values["depth_max"],
+        ),
+    )
 
 
 def check_node_values(values: Mapping[str, object]) -> None:

@@ -53,3 +53,21 @@ def test_rebuilding_warns():
     status = NodeStats().status("posenet", "b", 0, True)
     assert status.level == DiagnosticStatus.WARN
     assert values(status)["rebuilding"] == "true"
+
+
+def test_depth_counters_are_reported_and_problems_warn():
+    stats = NodeStats()
+    assert values(stats.status("posenet", "b", 0, False))["depth_size_mismatch"] == "0"
+    stats.count("colour_frames_without_depth")
+    stats.count("colour_frames_without_depth")
+    status = stats.status("posenet", "b", 0, False)
+    assert status.level == DiagnosticStatus.OK  # no partner in time is not an error
+    assert values(status)["colour_frames_without_depth"] == "2"
+    stats.count("depth_size_mismatch", "depth image refused: 10x10 is not 20x20")
+    status = stats.status("posenet", "b", 0, False)
+    assert status.level == DiagnosticStatus.WARN
+    got = values(status)
+    assert (got["depth_size_mismatch"], got["last_error"]) == (
+        "1",
+        "depth image refused: 10x10 is not 20x20",
+    )

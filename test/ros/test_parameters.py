@@ -9,6 +9,7 @@ require_ros_build()
 from rcl_interfaces.msg import ParameterType  # noqa: E402
 
 from posenet_ros.config import EstimatorConfig  # noqa: E402
+from posenet_ros.depth import DepthConfig  # noqa: E402
 from posenet_ros.errors import InvalidConfigError  # noqa: E402
 from posenet_ros.ros.parameters import (  # noqa: E402
     CONFIG_FIELDS,
@@ -16,14 +17,90 @@ from posenet_ros.ros.parameters import (  # noqa: E402
     check_node_values,
     estimator_config,
     parameter_value,
+    people_settings,
 )
+from posenet_ros.ros.people import PeopleSettings  # noqa: E402
+from posenet_ros.smoothing import SMOOTHING_RANGES, SmoothingConfig  # noqa: E402
 
 NAMES = [spec.name for spec in PARAMETERS]
 
 
+PEOPLE_PARAMETERS = {
+    "tracking",
+    "smoothing",
+    "smoothing_min_cutoff",
+    "smoothing_beta",
+    "smoothing_d_cutoff",
+    "smoothing_forget_after_s",
+    "use_depth",
+    "depth_sync_slop",
+    "depth_window",
+    "depth_min",
+    "depth_max",
+}
+
+
 def test_every_config_field_and_the_node_ones_are_parameters():
-    assert set(NAMES) == CONFIG_FIELDS | {"input_transport", "publish_annotated_image"}
+    node_parameters = {"input_transport", "publish_annotated_image"} | PEOPLE_PARAMETERS
+    assert set(NAMES) == CONFIG_FIELDS | node_parameters
     assert len(NAMES) == len(set(NAMES))
+
+
+def test_people_defaults_are_the_core_defaults():
+    values = {spec.name: spec.default for spec in PARAMETERS}
+    assert (values["tracking"], values["smoothing"], values["use_depth"]) == (True, False, False)
+    assert values["depth_sync_slop"] == 0.05
+    settings = people_settings(values)
+    assert settings == PeopleSettings(
+        tracking=True,
+        smoothing=False,
+        smoothing_config=SmoothingConfig(),
+        depth_config=DepthConfig(),
+    )
+    assert settings.depth_config.window == 5
+
+
+def test_people_ranges_are_the_core_ranges():
+    by_name = {spec.name: spec.descriptor() for spec in PARAMETERS}
+    for name, limits in SMOOTHING_RANGES.items():
+        (published,) = by_name[f"smoothing_{name}"].floating_point_range
+        assert (published.from_value, published.to_value) == (limits.low, limits.high)
+    (window,) = by_name["depth_window"].integer_range
+    # step 2 from 1: rclpy itself refuses even windows
+    assert (window.from_value, window.to_value, window.step) == (1, 51, 2)
+    (depth_max,) = by_name["depth_max"].floating_point_range
+    assert (depth_max.from_value, depth_max.to_value) == (0.0, 1000.0)
+    (slop,) = by_name["depth_sync_slop"].floating_point_range
+    assert (slop.from_value, slop.to_value) == (0.0, 1.0)
+
+
+def test_people_settings_follow_the_values():
+    values = {spec.name: spec.default for spec in PARAMETERS} | {
+        "tracking": False,
+        "smoothing": True,
+        "smoothing_beta": 0.5,
+        "depth_window": 7,
+        "depth_min": 0.3,
+        "depth_max": 4.0,
+    }
+    settings = people_settings(values)
+    assert (settings.tracking, settings.smoothing) == (False, True)
+    assert settings.smoothing_config == SmoothingConfig(beta=0.5)
+    assert settings.depth_config == DepthConfig(window=7, depth_min=0.3, depth_max=4.0)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"depth_min": 5.0, "depth_max": 2.0}, "depth_min 5.0"),
+        ({"depth_window": 4}, "window 4"),
+        ({"smoothing_min_cutoff": 0.0}, "min_cutoff 0.0"),
+    ],
+)
+def test_invalid_people_values_name_themselves(changes, message):
+    values = {spec.name: spec.default for spec in PARAMETERS} | changes
+    with pytest.raises(InvalidConfigError, match=message):
+        people_settings(values)
 
 
 def test_defaults_are_the_config_defaults():
