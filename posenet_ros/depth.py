@@ -128,6 +128,16 @@ def depth_to_metres(
     return metres
 
 
+def check_depth_size(depth_m: np.ndarray, width: int, height: int) -> None:
+    """Raise ``InvalidImageError`` unless the depth image is ``width`` x ``height`` (aligned
+    depth has the colour image's size; another size means another camera's pixels)."""
+    if depth_m.shape[:2] != (height, width):
+        raise InvalidImageError(
+            f"depth image is {depth_m.shape[1]}x{depth_m.shape[0]}, the colour image "
+            f"{width}x{height}: depth must be aligned to the colour image"
+        )
+
+
 def keypoints_3d(
     keypoints: np.ndarray,
     depth_m: np.ndarray,

@@ -21,13 +21,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from posenet_ros.errors import InvalidConfigError
+from posenet_ros.keypoints import NUM_KEYPOINTS
 from posenet_ros.ranges import Range, check_ranges
 from posenet_ros.tracking import UNTRACKED
 from posenet_ros.types import Pose
 
 SMOOTHING_RANGES: dict[str, Range] = {
     "min_cutoff": Range(0.01, 30.0),
-    "beta": Range(0.0, 10.0),
+    "beta": Range(0.0, 1.0),
     "d_cutoff": Range(0.01, 30.0),
     "forget_after_s": Range(0.0, 60.0),
 }
@@ -44,7 +45,7 @@ class SmoothingConfig:
     """
 
     min_cutoff: float = 1.0
-    beta: float = 0.05
+    beta: float = 0.01
     d_cutoff: float = 1.0
     forget_after_s: float = 1.0
 
@@ -58,6 +59,10 @@ class _TrackState:
     speed: np.ndarray  # (17, 1) filtered speed, pixels per second
     live: np.ndarray  # (17, 1) bool: scored > 0 and finite, so filtered
     timestamp: float
+
+
+_NOT_LIVE = np.zeros((NUM_KEYPOINTS, 1), dtype=bool)
+_STILL = np.zeros((NUM_KEYPOINTS, 1))
 
 
 class KeypointSmoother:
@@ -80,43 +85,46 @@ class KeypointSmoother:
         self._tracks = {
             track_id: state
             for track_id, state in self._tracks.items()
-            if forget_before <= state.timestamp <= timestamp_s
+            if forget_before <= state.timestamp < timestamp_s
         }
-        return [
-            pose if track_id == UNTRACKED else self._smooth_one(pose, track_id, timestamp_s)
-            for pose, track_id in zip(poses, ids, strict=True)
-        ]
+        tracked = [index for index, track_id in enumerate(ids) if track_id != UNTRACKED]
+        smoothed = list(poses)
+        if not tracked:
+            return smoothed
+        # All tracked people at once: (M, 17, 3) keypoints against (M, 17, ...) states.
+        keypoints = np.stack([poses[index].keypoints for index in tracked]).astype(np.float64)
+        position = keypoints[..., :2]
+        live = (keypoints[..., 2:] > 0.0) & np.isfinite(position).all(axis=-1, keepdims=True)
+        states = [self._tracks.get(ids[index]) for index in tracked]
+        previous = np.stack(
+            [p if s is None else s.position for s, p in zip(states, position, strict=True)]
+        )
+        previous_speed = np.stack([_STILL if s is None else s.speed for s in states])
+        previous_live = np.stack([_NOT_LIVE if s is None else s.live for s in states])
+        dt = np.array([1.0 if s is None else timestamp_s - s.timestamp for s in states])
+        dt = dt[:, None, None]
+        config = self.config
+        with np.errstate(invalid="ignore"):  # non-finite points are replaced below
+            step = np.linalg.norm(position - previous, axis=-1, keepdims=True) / dt
+            speed = _low_pass(step, previous_speed, _alpha(dt, config.d_cutoff))
+            cutoff = config.min_cutoff + config.beta * speed
+            filtered = _low_pass(position, previous, _alpha(dt, cutoff))
+        restart = ~(live & previous_live)
+        speed = np.where(restart, 0.0, speed)
+        keypoints[..., :2] = np.where(restart, position, filtered)
+        for row, index in enumerate(tracked):
+            self._tracks[ids[index]] = _TrackState(
+                keypoints[row, :, :2], speed[row], live[row], timestamp_s
+            )
+            smoothed[index] = Pose(poses[index].score, keypoints[row])
+        return smoothed
 
     def reset(self) -> None:
         """Forget every track's filter state."""
         self._tracks.clear()
 
-    def _smooth_one(self, pose: Pose, track_id: int, timestamp_s: float) -> Pose:
-        raw = np.asarray(pose.keypoints, dtype=np.float64)
-        position = raw[:, :2]
-        live = (raw[:, 2:] > 0.0) & np.isfinite(position).all(axis=1, keepdims=True)
-        state = self._tracks.get(track_id)
-        if state is None or timestamp_s <= state.timestamp:
-            speed = np.zeros((len(raw), 1))
-            filtered = position
-        else:
-            config = self.config
-            dt = timestamp_s - state.timestamp
-            with np.errstate(invalid="ignore"):  # non-finite points are replaced below
-                step = np.linalg.norm(position - state.position, axis=1, keepdims=True) / dt
-                speed = _low_pass(step, state.speed, _alpha(dt, config.d_cutoff))
-                cutoff = config.min_cutoff + config.beta * speed
-                filtered = _low_pass(position, state.position, _alpha(dt, cutoff))
-            restart = ~(live & state.live)
-            speed = np.where(restart, 0.0, speed)
-            filtered = np.where(restart, position, filtered)
-        self._tracks[track_id] = _TrackState(filtered, speed, live, timestamp_s)
-        keypoints = raw.copy()
-        keypoints[:, :2] = filtered
-        return Pose(pose.score, keypoints)
 
-
-def _alpha(dt: float, cutoff: float | np.ndarray) -> float | np.ndarray:
+def _alpha(dt: np.ndarray, cutoff: float | np.ndarray) -> np.ndarray:
     """Smoothing factor of a first-order low-pass at ``cutoff`` Hz sampled every ``dt`` s."""
     tau = 1.0 / (2.0 * math.pi * cutoff)
     return 1.0 / (1.0 + tau / dt)

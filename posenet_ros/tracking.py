@@ -90,7 +90,7 @@ class PoseTracker:
         Poses with non-finite keypoint coordinates are not tracked (id 0).
         """
         if not math.isfinite(timestamp_s):
-            raise ValueError(f"invalid timestamp_s {timestamp_s!r}: expected a finite number")
+            raise InvalidConfigError(f"invalid timestamp_s {timestamp_s!r}: expected a number")
         if timestamp_s < self._last_timestamp:
             self.reset()
         self._last_timestamp = timestamp_s
