@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from core_fakes import FakeBackend, fixed_outputs
+from core_fakes import KEYPOINT_LOGIT, KEYPOINT_X, KEYPOINT_Y, FakeBackend, fixed_outputs
 
 from posenet_ros.backends.base import NetworkOutputs
 from posenet_ros.config import EstimatorConfig
-from posenet_ros.decode.multi_pose import decode_multiple_poses
-from posenet_ros.decode.single_pose import decode_single_pose
 from posenet_ros.errors import InvalidConfigError, InvalidImageError
 from posenet_ros.estimator import PoseEstimator, StageTimings
 from posenet_ros.keypoints import PART_IDS
@@ -19,17 +17,20 @@ CONFIG = EstimatorConfig(input_resolution=33, output_stride=16)
 FRAME = np.random.default_rng(0).integers(0, 256, (40, 60, 3), dtype=np.uint8)
 
 
-def expected(config: EstimatorConfig, frame: np.ndarray = FRAME) -> list[np.ndarray]:
-    """The pipeline written out: decode, then the reference scale-back (and flip)."""
-    outputs = fixed_outputs()
-    if config.mode == "single":
-        poses = [decode_single_pose(outputs.heatmap, outputs.offsets, 16)]
-    else:
-        poses = decode_multiple_poses(
-            *outputs, 16, config.max_pose_detections, config.score_threshold, config.nms_radius
-        )
-    transform = input_transform(*frame.shape[:2], config)
-    return [transform.to_source(pose.keypoints) for pose in poses]
+# FRAME (40 x 60) becomes the 33 x 33 network input padded to 60 x 60 (10 rows above and
+# below), so a model-input pixel spans 60/33 source pixels; a flip mirrors x over 60 columns.
+SCALE, PAD_TOP, WIDTH = 60 / 33, 10, 60
+
+
+def expected(config: EstimatorConfig) -> list[np.ndarray]:
+    """The fakes' one pose (positions and logits documented in ``core_fakes``) in FRAME's
+    pixels, written out by hand: both decoders find it as it is."""
+    x = np.array(KEYPOINT_X) * SCALE
+    if config.flip_horizontal:
+        x = WIDTH - 1 - x
+    y = np.array(KEYPOINT_Y) * SCALE - PAD_TOP
+    score = 1 / (1 + np.exp(-np.array(KEYPOINT_LOGIT)))
+    return [np.stack([x, y, score], axis=1)]
 
 
 @pytest.mark.parametrize("mode", ["single", "multi"])
@@ -39,10 +40,10 @@ def test_estimate_decodes_and_scales_back(mode: str, flip: bool) -> None:
     backend = FakeBackend()
     estimator = PoseEstimator(config, backend)
     poses = estimator.estimate(FRAME)
-    want = expected(config)
-    assert len(poses) == len(want) >= 1
-    for pose, keypoints in zip(poses, want, strict=True):
-        np.testing.assert_array_equal(pose.keypoints, keypoints)
+    (pose,) = poses
+    (keypoints,) = expected(config)
+    np.testing.assert_allclose(pose.keypoints, keypoints, rtol=0, atol=1e-6)
+    assert pose.score == pytest.approx(keypoints[:, 2].mean(), rel=0, abs=1e-6)
     (tensor,) = backend.inputs
     assert tensor.shape == (1, 33, 33, 3) and tensor.dtype == np.float32
 
@@ -226,7 +227,7 @@ def test_fused_backend_gets_the_frame_and_its_transform(flip: bool) -> None:
     want = expected(config)
     assert len(poses) == len(want)
     for pose, keypoints in zip(poses, want, strict=True):
-        np.testing.assert_array_equal(pose.keypoints, keypoints)
+        np.testing.assert_allclose(pose.keypoints, keypoints, rtol=0, atol=1e-6)
 
 
 def test_fused_backend_float_frames_take_the_cpu_path() -> None:

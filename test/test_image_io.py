@@ -103,11 +103,27 @@ def test_cmyk_jpeg_is_converted() -> None:
     assert image.shape == (30, 40, 3)
 
 
-def test_exif_orientation_is_applied() -> None:
+# EXIF orientation tag -> how the stored pixels are shown (the TIFF/EXIF definitions).
+ORIENTATIONS = {
+    1: lambda a: a,
+    2: lambda a: a[:, ::-1],  # mirrored left-right
+    3: lambda a: a[::-1, ::-1],  # rotated 180 degrees
+    4: lambda a: a[::-1],  # mirrored top-bottom
+    5: lambda a: a.transpose(1, 0, 2),  # mirrored about the main diagonal
+    6: lambda a: np.rot90(a, k=-1),  # rotated 90 degrees clockwise
+    7: lambda a: a[::-1, ::-1].transpose(1, 0, 2),  # mirrored about the anti-diagonal
+    8: lambda a: np.rot90(a, k=1),  # rotated 90 degrees counter-clockwise
+}
+EXIF_ORIENTATION = 0x0112
+
+
+@pytest.mark.parametrize("orientation", ORIENTATIONS)
+def test_exif_orientation_is_applied(orientation: int) -> None:
     exif = Image.Exif()
-    exif[0x0112] = 6  # rotate 90 degrees clockwise on display
-    image = load_image(encode(RGB, "JPEG", exif=exif))
-    assert image.shape == (40, 30, 3)
+    exif[EXIF_ORIENTATION] = orientation
+    data = encode(RGB, "JPEG", exif=exif)
+    stored = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))  # as decoded, unturned
+    np.testing.assert_array_equal(load_image(data), ORIENTATIONS[orientation](stored))
 
 
 def test_not_an_image(tmp_path: Path) -> None:

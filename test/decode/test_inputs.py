@@ -24,7 +24,13 @@ def test_bad_output_stride(stride):
 
 
 def test_numpy_integer_stride_is_accepted():
-    decode_single_pose(*_outputs()[:2], np.int64(8))
+    outputs = _outputs()
+    outputs[0][1, 2] = 3.0  # every part's best cell: row 1, column 2 (no offsets)
+    at_cell = [[2 * 8, 1 * 8]] * 17  # x, y in pixels at stride 8
+    pose = decode_single_pose(*outputs[:2], np.int64(8))
+    np.testing.assert_array_equal(pose.keypoints[:, :2], at_cell)
+    (pose,) = _multi(outputs, stride=np.int64(8), threshold=0.6)
+    np.testing.assert_array_equal(pose.keypoints[:, :2], at_cell)
 
 
 @pytest.mark.parametrize("value", [0, -1, 2.0, True, None])

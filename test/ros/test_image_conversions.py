@@ -83,9 +83,9 @@ def test_bad_raw_frames_are_refused(change, message):
         image_to_rgb(msg)
 
 
-def encode(pixels: np.ndarray, fmt: str) -> CompressedImage:
+def encode(pixels: np.ndarray, fmt: str, **options: object) -> CompressedImage:
     buffer = io.BytesIO()
-    PILImage.fromarray(pixels).save(buffer, format=fmt)
+    PILImage.fromarray(pixels).save(buffer, format=fmt, **options)
     return CompressedImage(format=fmt.lower(), data=array.array("B", buffer.getvalue()))
 
 
@@ -93,8 +93,21 @@ def test_png_decodes_exactly():
     np.testing.assert_array_equal(compressed_to_rgb(encode(RGB, "PNG")), RGB)
 
 
+def decoded_by_pillow(msg: CompressedImage) -> np.ndarray:
+    """The stored pixels of a compressed frame, decoded without any EXIF turn."""
+    return np.asarray(PILImage.open(io.BytesIO(msg.data.tobytes())).convert("RGB"))
+
+
 def test_jpeg_decodes_to_rgb():
-    assert compressed_to_rgb(encode(RGB, "JPEG")).shape == RGB.shape
+    msg = encode(RGB, "JPEG")
+    np.testing.assert_array_equal(compressed_to_rgb(msg), decoded_by_pillow(msg))
+
+
+def test_jpeg_exif_orientation_is_applied():
+    exif = PILImage.Exif()
+    exif[0x0112] = 6  # shown rotated 90 degrees clockwise
+    msg = encode(RGB, "JPEG", exif=exif)
+    np.testing.assert_array_equal(compressed_to_rgb(msg), np.rot90(decoded_by_pillow(msg), k=-1))
 
 
 @pytest.mark.parametrize(
