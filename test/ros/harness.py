@@ -17,18 +17,21 @@ import rclpy
 from ament_index_python.packages import get_package_prefix
 from diagnostic_msgs.msg import DiagnosticArray
 from PIL import Image as PILImage
-from posenet_ros.msg import Poses
+from posenet_ros.msg import Poses, Poses3D
 from rcl_interfaces.msg import Parameter as ParameterMsg
 from rcl_interfaces.srv import GetParameters, SetParameters
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
-from sensor_msgs.msg import CompressedImage, Image
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
+from visualization_msgs.msg import MarkerArray
 
 from posenet_ros.ros.image_conversions import rgb_to_image
 
 IMAGE_TOPIC = "/posenet_test/image"
+DEPTH_TOPIC = "/posenet_test/depth"
+CAMERA_INFO_TOPIC = "/posenet_test/camera_info"
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 WAIT_S = 60.0  # generous: the first frame may wait for a model export on a busy machine
 
@@ -50,6 +53,10 @@ class NodeProcess:
                 f"__ns:={namespace or '/'}",
                 "-r",
                 f"image:={IMAGE_TOPIC}",
+                "-r",
+                f"depth:={DEPTH_TOPIC}",
+                "-r",
+                f"camera_info:={CAMERA_INFO_TOPIC}",
                 *ros_args,
             ],
             stdout=subprocess.PIPE,
@@ -112,6 +119,7 @@ class Client:
         self.node.create_subscription(Poses, f"{namespace}/poses", self.poses.put, 10)
         self.node.create_subscription(DiagnosticArray, "/diagnostics", self.diagnostics.put, 10)
         self._image_sub = None
+        self._depth_io = None
         self._set = self.node.create_client(SetParameters, f"{namespace}/posenet/set_parameters")
         self._get = self.node.create_client(GetParameters, f"{namespace}/posenet/get_parameters")
         self._stamp_ns = time.time_ns()
@@ -132,6 +140,47 @@ class Client:
             self._image_sub = self.node.create_subscription(
                 Image, f"{self.namespace}/poses/image", self.images.put, qos_profile_sensor_data
             )
+
+    def subscribe_3d(self) -> None:
+        """Publishers for depth and camera_info, queues ``poses_3d`` and ``markers``."""
+        if self._depth_io is not None:
+            return
+        reliable = QoSProfile(depth=30, reliability=ReliabilityPolicy.RELIABLE)
+        self.depth = self.node.create_publisher(Image, DEPTH_TOPIC, reliable)
+        self.camera_info = self.node.create_publisher(CameraInfo, CAMERA_INFO_TOPIC, reliable)
+        self.poses_3d: queue.Queue[Poses3D] = queue.Queue()
+        self.markers: queue.Queue[MarkerArray] = queue.Queue()
+        self._depth_io = (
+            self.node.create_subscription(
+                Poses3D, f"{self.namespace}/poses_3d", self.poses_3d.put, 10
+            ),
+            self.node.create_subscription(
+                MarkerArray, f"{self.namespace}/markers", self.markers.put, 10
+            ),
+        )
+
+    def wait_matched(self, *publishers, timeout_s: float = WAIT_S) -> None:
+        """Until each publisher has a subscriber (a message published earlier may be lost)."""
+        deadline = time.monotonic() + timeout_s
+        for publisher in publishers:
+            while publisher.get_subscription_count() < 1:
+                assert time.monotonic() < deadline, f"nobody subscribed to {publisher.topic_name}"
+                time.sleep(0.05)
+
+    def wait_poses_3d(self, header: Header, timeout_s: float = WAIT_S) -> Poses3D | None:
+        return wait_stamped(self.poses_3d, header, timeout_s)
+
+    def wait_markers(self, header: Header, timeout_s: float = WAIT_S) -> MarkerArray | None:
+        """The MarkerArray whose first marker is stamped like ``header``, or None."""
+        deadline = time.monotonic() + timeout_s
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                msg = self.markers.get(timeout=left)
+            except queue.Empty:
+                return None
+            if msg.markers and msg.markers[0].header.stamp == header.stamp:
+                return msg
+        return None
 
     # ------------------------------------------------------------------ images in, poses out
     def header(self, frame_id: str = "test_camera") -> Header:
