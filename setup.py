@@ -28,7 +28,8 @@ setup(
         "platformdirs>=3",
     ],
     extras_require={
-        "gpu": ["cupy-cuda12x>=13"],
+        # ctk (CuPy 14+): NVRTC and the CUDA headers CuPy needs to compile its kernels.
+        "gpu": ["cupy-cuda12x[ctk]>=14"],
         "dev": [
             "pytest>=8",
             "ruff>=0.6",

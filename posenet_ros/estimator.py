@@ -25,7 +25,7 @@ from posenet_ros.backends.base import Backend, NetworkOutputs
 from posenet_ros.config import REBUILD_FIELDS, EstimatorConfig
 from posenet_ros.decode.multi_pose import decode_multiple_poses
 from posenet_ros.decode.single_pose import decode_single_pose
-from posenet_ros.errors import InvalidConfigError
+from posenet_ros.errors import BackendUnavailableError, InvalidConfigError
 from posenet_ros.image_io import check_image_array
 from posenet_ros.preprocess import (
     InputTransform,
@@ -69,6 +69,7 @@ class PoseEstimator:
 
     def __init__(self, config: EstimatorConfig, backend: Backend | None = None) -> None:
         config = config.validated()
+        created = backend is None
         if backend is None:
             # Imported here: an injected backend (tests, the ROS node's own) needs no runtime.
             from posenet_ros.backends.factory import create_backend
@@ -84,24 +85,50 @@ class PoseEstimator:
                 f"backend runs output_stride {backend.output_stride} but the configuration "
                 f"asks for {config.output_stride}"
             )
-        self._backend = backend
-        self._fixed_size = fixed_input_size(backend)
-        self._check_input_size(config)
         self._config = config
-        self._run_frame = getattr(backend, "run_frame", None)
+        self._use(backend)
         self._preprocess = Preprocessor()
         warm_up()  # the resize kernel's compile or cache load, now rather than on a frame
-        if self._run_frame is not None:
+        if self._run_frame is None:
+            return
+        try:
             self._warm_up_device()
+        except BackendUnavailableError as exc:
+            if not (created and config.backend == "auto"):
+                raise
+            from posenet_ros.backends.factory import fall_back
+
+            self._use(fall_back(config.output_stride, str(exc), **config.backend_options()))
+
+    def _use(self, backend: Backend) -> None:
+        self._backend = backend
+        self._fixed_size = fixed_input_size(backend)
+        self._check_input_size(self._config)
+        self._run_frame = getattr(backend, "run_frame", None)
 
     def _warm_up_device(self) -> None:
         """One blank frame through the device path and both decoders: CuPy compiles their
-        kernels (seconds on a Jetson, cached on disk afterwards) now, not on the first frame."""
+        kernels (seconds on a Jetson, cached on disk afterwards) now, not on the first frame.
+
+        Any failure there (CuPy without NVRTC or CUDA headers fails on its first kernel)
+        means the GPU path cannot run here: it becomes ``BackendUnavailableError`` with the
+        reason, and ``auto`` falls back to ONNX Runtime.
+        """
         height, width = self._fixed_size or (257, 257)
         frame = np.zeros((height, width, 3), np.uint8)
-        outputs = self._run_frame(frame, input_transform(height, width, self._config))
-        for mode in ("single", "multi"):
-            decode(outputs, self._config.with_changes(mode=mode))
+        try:
+            outputs = self._run_frame(frame, input_transform(height, width, self._config))
+            for mode in ("single", "multi"):
+                decode(outputs, self._config.with_changes(mode=mode))
+        except BackendUnavailableError:
+            raise
+        except Exception as exc:  # CuPy's compile and CUDA errors share no base class
+            from posenet_ros.gpu.probe import one_line
+
+            raise BackendUnavailableError(
+                f"the GPU path failed its first frame ({one_line(exc)}) on "
+                f"{self._backend.describe()}"
+            ) from exc
 
     @property
     def config(self) -> EstimatorConfig:

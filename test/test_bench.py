@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import ClassVar
 
 import numpy as np
 import pytest
-from core_fakes import FakeBackend
+from core_fakes import FakeBackend, fixed_outputs
 
-from posenet_ros import bench
+from posenet_ros import bench, estimator
 from posenet_ros.bench import BenchRow, run_bench
-from posenet_ros.errors import PoseNetError
+from posenet_ros.errors import BackendUnavailableError, PoseNetError
 
 IMAGES = {
     "noise": np.random.default_rng(0).integers(0, 256, (40, 60, 3), dtype=np.uint8),
@@ -79,6 +80,7 @@ def test_run_bench_measures_every_case_in_order(fake_backend: list[tuple]) -> No
     assert report.reference_note == "skipped (--no-reference)"
     assert report.gpu_table == "GPU bench skipped: no CUDA device here"
     assert report.table().endswith("GPU bench skipped: no CUDA device here")
+    assert report.timing_note == "" and "synchronize" not in report.table()  # a CPU backend
 
 
 def test_fixed_size_backends_are_built_per_input_size(fake_backend: list[tuple]) -> None:
@@ -116,6 +118,70 @@ def test_gpu_bench_runs_per_stride_where_cuda_is(monkeypatch: pytest.MonkeyPatch
     assert not run_bench(
         IMAGES, resolutions=(33,), strides=(16,), repeat=1, gpu=False, reference=False
     ).gpu_table
+
+
+class FakeGpuBackend(FakeBackend):
+    """Each inference queues 7 ms of device work and returns at once, as CUDA does; only
+    ``synchronize`` lets that time pass on the fake clock."""
+
+    name = "tensorrt"
+    input_shape = (1, 33, 33, 3)
+
+    def __init__(self, clock: SimpleNamespace) -> None:
+        super().__init__(16)
+        self.clock = clock
+        self.queued = 0.0
+
+    def run(self, image: np.ndarray) -> object:
+        self.queued += 0.007
+        return super().run(image)
+
+    def run_frame(self, image: np.ndarray, transform: object) -> object:
+        self.queued += 0.007
+        return fixed_outputs()
+
+    def synchronize(self) -> None:
+        self.clock.now += self.queued
+        self.queued = 0.0
+
+
+def test_gpu_inference_is_timed_in_infer_not_in_decode(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = SimpleNamespace(now=0.0)
+    clock.perf_counter = lambda: clock.now  # host work takes no time on this clock
+    monkeypatch.setattr(bench, "time", clock)
+    monkeypatch.setattr(estimator, "time", clock)
+    monkeypatch.setattr(bench, "create_backend", lambda *a, **k: FakeGpuBackend(clock))
+    report = run_bench(
+        {"noise": IMAGES["noise"]},
+        backend="tensorrt",
+        resolutions=(33,),
+        strides=(16,),
+        repeat=3,
+        warmup=0,
+        reference=False,
+        gpu=False,
+    )
+    (measured,) = report.rows
+    assert measured.inference_ms == pytest.approx(7.0)
+    assert measured.e2e_ms == pytest.approx(7.0)
+    assert measured.multi_decode_in_e2e_ms == 0.0 and measured.preprocess_ms == 0.0
+    assert report.timing_note == bench.GPU_TIMING
+    assert report.table().splitlines()[1] == bench.GPU_TIMING
+    assert report.to_dict()["timing"] == bench.GPU_TIMING
+
+
+def test_gpu_bench_skipped_when_the_gpu_probe_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    from posenet_ros.gpu import bench as gpu_bench
+
+    def run_gpu_bench(*args: object, **kwargs: object) -> list:
+        raise BackendUnavailableError("GPU path cannot run: CuPy cannot compile and run")
+
+    monkeypatch.setattr(bench, "cuda_unavailable_reason", lambda: None)
+    monkeypatch.setattr(gpu_bench, "run_gpu_bench", run_gpu_bench)
+    report = run_bench(IMAGES, resolutions=(33,), strides=(16,), repeat=1, reference=False)
+    assert report.gpu_table == (
+        "GPU bench skipped: GPU path cannot run: CuPy cannot compile and run"
+    )
 
 
 def test_table_and_json_forms() -> None:

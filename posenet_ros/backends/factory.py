@@ -1,8 +1,11 @@
 """Pick and build an inference backend by name: ``auto``, ``onnxruntime`` or ``tensorrt``.
 
-``auto`` prefers TensorRT (importable and a CUDA device present), then ONNX Runtime on the
-CUDA execution provider (onnxruntime-gpu with a working CUDA set-up), then ONNX Runtime on CPU.
-The choice and its reason are logged and kept on the backend as ``selection_reason``.
+``auto`` prefers TensorRT (when the GPU probe passes: TensorRT creates a runtime and CuPy
+compiles and runs a kernel, see ``posenet_ros.gpu.probe``), then ONNX Runtime on the CUDA
+execution provider (onnxruntime-gpu with a working CUDA set-up), then ONNX Runtime on CPU.
+The choice and its reason are logged and kept on the backend as ``selection_reason``;
+``fall_back`` gives ``auto`` its ONNX Runtime choice when the GPU path fails later (its first
+kernel, in the estimator's warm-up).
 """
 
 from __future__ import annotations
@@ -80,9 +83,37 @@ def _auto(
     if not isinstance(module, str) and input_size is not None:
         trt_options = {k: v for k, v in options.items() if k in TRT_OPTIONS}
         return _tensorrt(module, output_stride, input_size, model_dir, trt_options), (
-            "auto: TensorRT and a CUDA device are available"
+            "auto: TensorRT and CuPy passed the GPU probe"
         )
     tensorrt_missing = module if isinstance(module, str) else "it needs a fixed input size"
+    return _auto_onnxruntime(output_stride, model_dir, options, tensorrt_missing)
+
+
+def fall_back(
+    output_stride: int,
+    gpu_failure: str,
+    *,
+    model_dir: str | os.PathLike[str] | None = None,
+    **options: Any,
+) -> Backend:
+    """``auto``'s ONNX Runtime choice after the GPU path it chose failed with ``gpu_failure``.
+
+    ``options`` are those given to ``create_backend("auto", ...)``; the reason is logged as a
+    warning and kept as ``selection_reason``.
+    """
+    backend, reason = _auto_onnxruntime(output_stride, model_dir, options, gpu_failure)
+    backend.selection_reason = reason  # type: ignore[attr-defined]
+    log.warning("inference backend: %s", backend.describe())
+    return backend
+
+
+def _auto_onnxruntime(
+    output_stride: int,
+    model_dir: str | os.PathLike[str] | None,
+    options: dict[str, Any],
+    tensorrt_missing: str,
+) -> tuple[Backend, str]:
+    """ONNX Runtime on CUDA where it starts, else on the CPU, with the reason for the choice."""
     ort_options = {k: v for k, v in options.items() if k in ORT_OPTIONS}
     # ONNX Runtime gets the dynamic model: input_size was asked for TensorRT's sake only.
     if CUDA_PROVIDER in available_providers():

@@ -22,12 +22,13 @@ from posenet_ros.errors import (
     ModelError,
 )
 from posenet_ros.files import file_sha256
-from posenet_ros.gpu import trt_compat
-from posenet_ros.gpu.cuda import cuda_unavailable_reason, gpu_identity, import_cupy, order_after
+from posenet_ros.gpu import probe, trt_compat
+from posenet_ros.gpu.cuda import gpu_identity, order_after
 from posenet_ros.gpu.engine_builder import build_engine
 from posenet_ros.gpu.engine_cache import EngineCache, EngineKey, load_or_build
 from posenet_ros.gpu.preprocess_cuda import GpuPreprocessor
 from posenet_ros.gpu.transfer import PinnedStaging
+from posenet_ros.gpu.trt_compat import MEMORY_HINT, checked
 from posenet_ros.preprocess import InputTransform
 
 log = logging.getLogger(__name__)
@@ -38,9 +39,9 @@ DEFAULT_WORKSPACE_MB = 512
 
 
 def tensorrt_unavailable_reason() -> str | None:
-    """None when TensorRT imports and a CUDA device is usable, else what is missing (one line)."""
-    reasons = [r for r in (trt_compat.tensorrt_import_error(), cuda_unavailable_reason()) if r]
-    return "; ".join(reasons) or None
+    """None when TensorRT creates a runtime and CuPy runs a kernel, else what is missing (one
+    line); probed once per process (``posenet_ros.gpu.probe``)."""
+    return probe.tensorrt_unusable_reason()
 
 
 def onnx_precision_for(precision: str) -> str:
@@ -88,8 +89,9 @@ class TensorRTBackend:
             raise BackendUnavailableError(f"backend tensorrt cannot run here: {reason}")
 
         trt = trt_compat.import_tensorrt()
-        cp = import_cupy()
+        cp = probe.import_cupy()
         self._cp = cp
+        self.selection_reason = "requested"  # create_backend says why it was chosen
         self.output_stride = output_stride
         self.precision = precision
         self.input_shape = (1, height, width, 3)
@@ -102,11 +104,14 @@ class TensorRTBackend:
             tensorrt_version=trt.__version__,
             gpu_name=self._gpu.name,
             compute_capability=self._gpu.compute_capability,
+            multiprocessors=self._gpu.multiprocessors,
+            memory_bytes=self._gpu.memory_bytes,
             precision=precision,
             input_shape=self.input_shape,
         )
         self.engine_path = cache.path_for(key)
-        self._runtime = trt.Runtime(trt_compat.trt_logger(trt))  # must outlive the engine
+        # The runtime must outlive the engine.
+        self._runtime = checked(trt.Runtime(trt_compat.trt_logger(trt)), "create a runtime")
         self._engine = load_or_build(
             cache,
             key,
@@ -116,11 +121,15 @@ class TensorRTBackend:
                 self.input_shape,
                 precision,
                 workspace_mb * 2**20,
-                cache.timing_cache_path(key),
+                cache.timing_cache(key),
             ),
             deserialize=self._runtime.deserialize_cuda_engine,
         )
-        self._context = self._engine.create_execution_context()
+        self._context = checked(
+            self._engine.create_execution_context(),
+            f"create an execution context for {self.engine_path}",
+            f"{MEMORY_HINT}, or use a smaller input_resolution",
+        )
         self._stream = cp.cuda.Stream(non_blocking=True)
         with self._stream:  # memory-pool blocks belong to the stream that uses them
             self._buffers = self._bind_buffers(trt)
@@ -139,13 +148,19 @@ class TensorRTBackend:
             )
         self._input_name = inputs[0].name
         if not self._context.set_input_shape(self._input_name, self.input_shape):
-            raise ModelError(f"engine {self.engine_path} rejects input shape {self.input_shape}")
+            raise ModelError(
+                f"engine {self.engine_path} rejects input shape {self.input_shape}: delete the "
+                "file so that it is rebuilt for this shape"
+            )
         buffers = {}
         for tensor in tensors:
             shape = tuple(self._context.get_tensor_shape(tensor.name))
             buffer = self._cp.empty(shape, tensor.dtype)
             if not self._context.set_tensor_address(tensor.name, buffer.data.ptr):
-                raise ModelError(f"engine {self.engine_path} refuses a buffer for {tensor.name}")
+                raise ModelError(
+                    f"engine {self.engine_path} refuses a buffer for {tensor.name}: delete the "
+                    "file so that it is rebuilt"
+                )
             buffers[tensor.name] = buffer
         return buffers
 
@@ -183,7 +198,10 @@ class TensorRTBackend:
     def _infer(self) -> NetworkOutputs:
         """Execute on our stream, then hand float32 copies over on the caller's stream."""
         if not self._context.execute_async_v3(self._stream.ptr):
-            raise RuntimeError(f"TensorRT inference failed ({self.describe()}); see the log")
+            raise ModelError(
+                f"TensorRT inference failed ({self.describe()}); see the TensorRT log: "
+                f"if it ran out of memory, {MEMORY_HINT}"
+            )
         cp = self._cp
         order_after(cp, self._stream)
         # Copies allocated on the caller's stream, so its memory pool owns them; the next
@@ -197,11 +215,17 @@ class TensorRTBackend:
         self._stream.wait_event(cp.cuda.get_current_stream().record())
         return maps
 
+    def synchronize(self) -> None:
+        """Wait until the device has finished everything queued so far (for timing)."""
+        self._stream.synchronize()
+        self._cp.cuda.get_current_stream().synchronize()
+
     def describe(self) -> str:
         size = f"{self.input_shape[1]}x{self.input_shape[2]}"
         return (
             f"tensorrt {self._trt_version} on {self._gpu.describe()}, {self.precision}, "
-            f"input {size}, output stride {self.output_stride}, engine {self.engine_path}"
+            f"input {size}, output stride {self.output_stride}, engine {self.engine_path} "
+            f"({self.selection_reason})"
         )
 
 

@@ -3,8 +3,10 @@
 Network outputs are computed once by ONNX Runtime on the CPU for a real photo and uploaded
 once; every timed frame then does the GPU path's own per-frame work: one upload of the uint8
 frame, the preprocessing kernel into an input buffer, and decoding on the device maps, which
-ends in one device-to-host copy. Host-to-device and device-to-host copies are counted with
-PyTorch's CUPTI profiler when PyTorch is installed (else reported as not counted).
+ends in one device-to-host copy. GPU work is queued asynchronously, so every timed call ends
+with a device synchronize: a stage's time (host wall clock) holds all the GPU work it queued.
+Host-to-device and device-to-host copies are counted with PyTorch's CUPTI profiler when
+PyTorch is installed (else reported as not counted).
 
     python -m posenet_ros.gpu.bench [--image photo.jpg] [--frames 300] [--resolutions 257 513]
 """
@@ -27,8 +29,9 @@ from posenet_ros.backends.onnxruntime_backend import OnnxRuntimeBackend
 from posenet_ros.config import EstimatorConfig
 from posenet_ros.decode import decode_multiple_poses, decode_single_pose
 from posenet_ros.errors import PoseNetError
-from posenet_ros.gpu.cuda import gpu_identity, import_cupy
+from posenet_ros.gpu.cuda import gpu_identity
 from posenet_ros.gpu.preprocess_cuda import GpuPreprocessor
+from posenet_ros.gpu.probe import import_cupy
 from posenet_ros.image_io import load_image
 from posenet_ros.model.export import ensure_onnx
 from posenet_ros.preprocess import Preprocessor
@@ -38,6 +41,10 @@ log = logging.getLogger(__name__)
 DEFAULT_IMAGE = Path(__file__).resolve().parents[2] / "data" / "astronaut.jpg"
 TARGET_MS = {257: 0.3, 513: 1.0}  # issue targets for preprocessing + decoding on an H100
 WARMUP_FRAMES = 20
+TIMING_METHOD = (
+    "times: host wall clock per call, each call ended by a CUDA device synchronize "
+    "(the GPU work a stage queued is timed in that stage)"
+)
 
 
 @dataclass(frozen=True)
@@ -45,7 +52,7 @@ class GpuBenchResult:
     device: str
     resolution: int
     mode: str
-    preprocess_ms: float  # medians over the timed frames, host wall time incl. sync
+    preprocess_ms: float  # medians over the timed frames, host wall time to device sync
     decode_ms: float
     total_ms: float
     h2d_per_frame: float | None  # None: not counted (no PyTorch profiler)
@@ -64,6 +71,7 @@ def run_gpu_bench(
     """Time GPU preprocessing and decoding per frame for each resolution and mode."""
     cp = import_cupy()
     device = gpu_identity(cp).describe()
+    synchronize = cp.cuda.Device().synchronize
     results = []
     for resolution in resolutions:
         config = EstimatorConfig(input_resolution=resolution, output_stride=output_stride)
@@ -79,21 +87,19 @@ def run_gpu_bench(
             preprocess: GpuPreprocessor = preprocess,
             transform: Any = transform,
             network_input: Any = network_input,
-            stream: Any = stream,
         ) -> None:
             preprocess(image, transform, network_input)
-            stream.synchronize()
 
         for mode in modes:
             decode = _decoder(mode, maps, config)
-            pre_ms = _median_ms(upload_and_preprocess, frames)
-            decode_ms = _median_ms(decode, frames)
+            pre_ms = _median_ms(upload_and_preprocess, frames, synchronize)
+            decode_ms = _median_ms(decode, frames, synchronize)
 
             def frame(pre: Callable[[], None] = upload_and_preprocess, dec: Any = decode) -> None:
                 pre()
                 dec()
 
-            total_ms = _median_ms(frame, frames)
+            total_ms = _median_ms(frame, frames, synchronize)
             copies = _count_copies(frame, min(frames, 50))
             results.append(
                 GpuBenchResult(
@@ -128,13 +134,16 @@ def _decoder(mode: str, maps: list[Any], config: EstimatorConfig) -> Callable[[]
     )
 
 
-def _median_ms(fn: Callable[[], Any], frames: int) -> float:
+def _median_ms(fn: Callable[[], Any], frames: int, synchronize: Callable[[], Any]) -> float:
+    """Median milliseconds of ``fn`` until the device has finished what it queued."""
     for _ in range(WARMUP_FRAMES):
         fn()
+    synchronize()
     times = []
     for _ in range(frames):
         started = time.perf_counter()
         fn()
+        synchronize()
         times.append(time.perf_counter() - started)
     return statistics.median(times) * 1e3
 
@@ -177,6 +186,7 @@ def format_results(results: Sequence[GpuBenchResult]) -> str:
         )
     if results and results[0].h2d_per_frame is None:
         lines.append("copies not counted: install PyTorch (its profiler reads CUPTI) to count them")
+    lines.append(TIMING_METHOD)
     return "\n".join(lines)
 
 

@@ -1,4 +1,7 @@
-"""CuPy access: availability with a reason, device identity, and stream ordering."""
+"""CuPy access: device presence with a reason, device identity, and stream ordering.
+
+Whether CuPy can really compile and run kernels is ``posenet_ros.gpu.probe``'s question.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +9,14 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from posenet_ros.errors import BackendUnavailableError
-
 INSTALL_HINT = "pip install 'posenet_ros[gpu]' (CuPy for CUDA 12) or the cupy wheel for your CUDA"
 
 
 def cuda_unavailable_reason() -> str | None:
-    """None when CuPy imports and sees a CUDA device, else why not (one line)."""
+    """None when CuPy imports and sees a CUDA device, else why not (one line).
+
+    Counts devices only; ``probe.cupy_unusable_reason`` also compiles and runs a kernel.
+    """
     try:
         import cupy  # optional dependency
     except ImportError as exc:
@@ -25,31 +29,35 @@ def cuda_unavailable_reason() -> str | None:
     return "no CUDA device is visible (no NVIDIA driver/GPU, or CUDA_VISIBLE_DEVICES hides it)"
 
 
-def import_cupy() -> ModuleType:
-    """The ``cupy`` module with a usable device, or ``BackendUnavailableError`` saying why."""
-    reason = cuda_unavailable_reason()
-    if reason is not None:
-        raise BackendUnavailableError(f"GPU path cannot run: {reason}")
-    import cupy
-
-    return cupy
-
-
 @dataclass(frozen=True)
 class GpuIdentity:
+    """What tells GPUs apart for engines: modules of one name differ in SMs and memory
+    (every Jetson Orin reports "Orin", sm_87)."""
+
     name: str
     compute_capability: str  # e.g. "87" for Orin
+    multiprocessors: int
+    memory_bytes: int
 
     def describe(self) -> str:
-        return f"{self.name} (sm_{self.compute_capability})"
+        return (
+            f"{self.name} (sm_{self.compute_capability}, {self.multiprocessors} SMs, "
+            f"{self.memory_bytes // 2**20} MiB)"
+        )
 
 
 def gpu_identity(cp: ModuleType) -> GpuIdentity:
     device = cp.cuda.Device()
-    name = cp.cuda.runtime.getDeviceProperties(device.id)["name"]
+    properties = cp.cuda.runtime.getDeviceProperties(device.id)
+    name = properties["name"]
     if isinstance(name, bytes):
         name = name.decode(errors="replace")
-    return GpuIdentity(name=name.strip(), compute_capability=str(device.compute_capability))
+    return GpuIdentity(
+        name=name.strip(),
+        compute_capability=str(device.compute_capability),
+        multiprocessors=int(properties["multiProcessorCount"]),
+        memory_bytes=int(properties["totalGlobalMem"]),
+    )
 
 
 def order_after(cp: ModuleType, stream: Any) -> None:

@@ -1,5 +1,9 @@
 """ONNX -> serialized TensorRT engine: one optimisation profile, precision, workspace limit,
-timing cache, progress and timing in the log."""
+timing cache, progress and timing in the log.
+
+Every builder call that reports failure by returning None, False or -1 is checked and becomes
+a ``ModelError`` saying what to do (TensorRT logs the detail through our logger).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ from typing import Any
 
 from posenet_ros.errors import ModelError
 from posenet_ros.gpu import trt_compat
-from posenet_ros.gpu.engine_cache import atomic_write_bytes
+from posenet_ros.gpu.engine_cache import TimingCacheFile
+from posenet_ros.gpu.trt_compat import MEMORY_HINT, checked
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +27,7 @@ def build_engine(
     input_shape: tuple[int, int, int, int],
     precision: str,
     workspace_bytes: int,
-    timing_cache_path: Path | None = None,
+    timing_cache: TimingCacheFile | None = None,
     target_compute_capability: str | None = None,
 ) -> bytes:
     """Build a serialized engine for exactly ``input_shape`` (N, H, W, C) from ``onnx_path``.
@@ -31,20 +36,24 @@ def build_engine(
     on strongly-typed-only releases the export itself must be FP16 (see
     ``trt_compat.onnx_precision_for``), which is checked here. ``target_compute_capability``
     builds for another GPU than the present one (TensorRT-RTX only; see
-    ``trt_compat.set_build_target``).
+    ``trt_compat.set_build_target``). The timing cache is read before and saved after the
+    build; failing to save it only warns (the engine is returned all the same).
     """
     logger = trt_compat.trt_logger(trt)
-    builder = trt.Builder(logger)
+    builder = checked(trt.Builder(logger), "create a builder")
     strongly_typed = precision == "fp16" and not trt_compat.supports_weak_fp16(trt)
-    network = builder.create_network(trt_compat.network_flags(trt, strongly_typed))
-    parser = trt.OnnxParser(network, logger)
+    network = checked(
+        builder.create_network(trt_compat.network_flags(trt, strongly_typed)),
+        "create a network",
+    )
+    parser = checked(trt.OnnxParser(network, logger), "create an ONNX parser")
     if not parser.parse_from_file(str(onnx_path)):
         errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
         raise ModelError(f"TensorRT cannot parse {onnx_path}: {errors or 'unknown error'}")
     if network.num_inputs != 1:
         raise ModelError(f"{onnx_path} has {network.num_inputs} inputs; expected one image input")
 
-    config = builder.create_builder_config()
+    config = checked(builder.create_builder_config(), "create a builder config")
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace_bytes)
     if target_compute_capability is not None:
         trt_compat.set_build_target(trt, config, target_compute_capability)
@@ -57,10 +66,14 @@ def build_engine(
             f"precision fp16 on TensorRT {trt.__version__} (strongly typed networks only) "
             f"needs an FP16 ONNX export; {onnx_path.name} is FP32"
         )
-    profile = builder.create_optimization_profile()
+    profile = checked(builder.create_optimization_profile(), "create an optimisation profile")
     profile.set_shape(network.get_input(0).name, input_shape, input_shape, input_shape)
-    config.add_optimization_profile(profile)
-    timing_cache = _attach_timing_cache(config, timing_cache_path)
+    if config.add_optimization_profile(profile) < 0:
+        raise ModelError(
+            f"TensorRT refused the optimisation profile {input_shape} for {onnx_path.name}: "
+            "use an input size the export accepts (see the TensorRT log)"
+        )
+    cache = _attach_timing_cache(config, timing_cache)
     monitor = trt_compat.progress_monitor(trt)
     if monitor is not None:
         config.progress_monitor = monitor
@@ -74,24 +87,31 @@ def build_engine(
     started = time.perf_counter()
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
-        raise ModelError(f"TensorRT failed to build an engine from {onnx_path} (see log above)")
+        raise ModelError(
+            f"TensorRT failed to build an engine from {onnx_path} (see the TensorRT log above; "
+            f"if it ran out of memory: {MEMORY_HINT} or a smaller input_resolution)"
+        )
     log.info("TensorRT engine built in %.1f s", time.perf_counter() - started)
-    if timing_cache is not None and timing_cache_path is not None:
-        atomic_write_bytes(timing_cache_path, bytes(memoryview(timing_cache.serialize())))
+    if cache is not None and timing_cache is not None:
+        _save_timing_cache(cache, timing_cache)
     return bytes(memoryview(serialized))
 
 
-def _attach_timing_cache(config: Any, path: Path | None) -> Any | None:
-    """Load the timing cache at ``path`` (empty if missing or unusable) into ``config``."""
-    if path is None:
+def _save_timing_cache(cache: Any, timing_cache: TimingCacheFile) -> None:
+    """Save the build's timings for the next build; never fails the finished build."""
+    serialized = cache.serialize()
+    if serialized is None:
+        log.warning("TensorRT could not serialize the timing cache; not saved")
+        return
+    timing_cache.save(bytes(memoryview(serialized)))
+
+
+def _attach_timing_cache(config: Any, timing_cache: TimingCacheFile | None) -> Any | None:
+    """Load ``timing_cache`` (empty if missing or unusable) into ``config``."""
+    if timing_cache is None:
         return None
-    data = b""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        pass
-    except OSError as exc:
-        log.warning("cannot read timing cache %s (%s); starting an empty one", path, exc)
+    path = timing_cache.path
+    data = timing_cache.read()
     cache = None
     if data:
         try:
@@ -103,6 +123,7 @@ def _attach_timing_cache(config: Any, path: Path | None) -> Any | None:
         if cache is None:
             log.warning("timing cache %s does not fit this TensorRT/GPU; starting anew", path)
     if cache is None:
-        cache = config.create_timing_cache(b"")
-        config.set_timing_cache(cache, False)
+        cache = checked(config.create_timing_cache(b""), "create a timing cache")
+        if not config.set_timing_cache(cache, False):
+            raise ModelError("TensorRT refused an empty timing cache (see the TensorRT log)")
     return cache

@@ -2,7 +2,8 @@
 
 A file holds a small JSON header (the key and a SHA-256 of the payload) before the engine, so
 an engine that is truncated, corrupt, or was built for another GPU or TensorRT is detected
-before TensorRT sees it, and rebuilt with a warning.
+before TensorRT sees it, and rebuilt with a warning. A cache that cannot be written never
+costs a build: the engine is used from memory, with one warning naming ``POSENET_ROS_ENGINE_DIR``.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ class EngineKey:
     tensorrt_version: str
     gpu_name: str
     compute_capability: str
+    multiprocessors: int  # with the memory, tells apart GPUs of one name (Orin AGX / Nano)
+    memory_bytes: int
     precision: str
     input_shape: tuple[int, ...]
 
@@ -51,7 +54,7 @@ class EngineKey:
         return f"posenet_{shape}_{self.precision}_{self.digest()[:16]}.engine"
 
     def describe(self) -> str:
-        return f"TensorRT {self.tensorrt_version} on {self.gpu_name} (sm_{self.compute_capability})"
+        return _built_for(asdict(self))
 
 
 def default_engine_dir() -> Path:
@@ -67,28 +70,50 @@ class EngineCache:
 
     def __init__(self, root: Path | str | None = None) -> None:
         self.root = Path(root).expanduser() if root is not None else default_engine_dir()
+        self._write_failed = False  # warn once per cache, not once per file
 
     def path_for(self, key: EngineKey) -> Path:
         return self.root / key.file_name()
 
     def timing_cache_path(self, key: EngineKey) -> Path:
         """One timing cache per TensorRT version and GPU (shared by every model shape)."""
-        device = f"{key.tensorrt_version}|{key.gpu_name}|{key.compute_capability}"
+        device = key.describe()
         return self.root / f"timing_{hashlib.sha256(device.encode()).hexdigest()[:16]}.cache"
 
-    def store(self, key: EngineKey, engine: bytes) -> Path:
+    def timing_cache(self, key: EngineKey) -> TimingCacheFile:
+        return TimingCacheFile(self.timing_cache_path(key), self)
+
+    def write(self, path: Path, data: bytes) -> bool:
+        """Write ``data`` atomically; False (and one warning per cache) when it cannot."""
+        try:
+            atomic_write_bytes(path, data)
+        except OSError as exc:
+            if not self._write_failed:
+                self._write_failed = True
+                log.warning(
+                    "cannot write %s (%s): the TensorRT engine is kept in memory for this run "
+                    "only and built again at the next start; set %s to a writable directory",
+                    path,
+                    exc,
+                    ENV_ENGINE_DIR,
+                )
+            return False
+        return True
+
+    def store(self, key: EngineKey, engine: bytes) -> Path | None:
+        """Cache ``engine`` for ``key``; its path, or None when it could not be written."""
         header = dict(asdict(key), payload_sha256=hashlib.sha256(engine).hexdigest())
         header_bytes = json.dumps(header, sort_keys=True).encode()
         path = self.path_for(key)
-        atomic_write_bytes(path, _MAGIC + _LENGTH.pack(len(header_bytes)) + header_bytes + engine)
-        return path
+        blob = _MAGIC + _LENGTH.pack(len(header_bytes)) + header_bytes + engine
+        return path if self.write(path, blob) else None
 
     def load(self, key: EngineKey) -> bytes | None:
         """The cached engine for ``key``; None (with a warning if a file was there) otherwise."""
         path = self.path_for(key)
         try:
             blob = path.read_bytes()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # nothing cached (yet)
             return None
         except OSError as exc:
             log.warning("cannot read cached engine %s (%s); rebuilding", path, exc)
@@ -102,13 +127,35 @@ class EngineCache:
         return payload
 
 
+@dataclass(frozen=True)
+class TimingCacheFile:
+    """Where a build reads and saves its timing cache (saved through the engine cache)."""
+
+    path: Path
+    cache: EngineCache
+
+    def read(self) -> bytes:
+        """The stored timing cache; empty when missing or unreadable (with a warning)."""
+        try:
+            return self.path.read_bytes()
+        except FileNotFoundError:
+            return b""
+        except OSError as exc:
+            log.warning("cannot read timing cache %s (%s); starting an empty one", self.path, exc)
+            return b""
+
+    def save(self, data: bytes) -> bool:
+        return self.cache.write(self.path, data)
+
+
 def load_or_build(
     cache: EngineCache,
     key: EngineKey,
     build: Callable[[], bytes],
     deserialize: Callable[[bytes], Engine | None],
 ) -> Engine:
-    """The deserialized engine for ``key``: from the cache, else built, checked and stored."""
+    """The deserialized engine for ``key``: from the cache, else built, checked and stored
+    (or, where the cache cannot be written, used from memory)."""
     blob = cache.load(key)
     if blob is not None:
         try:
@@ -134,7 +181,8 @@ def load_or_build(
     if engine is None:
         raise ModelError(f"TensorRT could not load the engine it just built ({key.describe()})")
     path = cache.store(key, blob)
-    log.info("stored TensorRT engine %s (%.1f MiB)", path, len(blob) / 2**20)
+    if path is not None:
+        log.info("stored TensorRT engine %s (%.1f MiB)", path, len(blob) / 2**20)
     return engine
 
 
@@ -160,10 +208,18 @@ def _mismatch(header: dict, key: EngineKey, payload: bytes) -> str | None:
     stored["input_shape"] = tuple(stored["input_shape"] or ())
     if stored == expected:
         return None
-    built_for = (
-        f"TensorRT {stored['tensorrt_version']} on {stored['gpu_name']} "
-        f"(sm_{stored['compute_capability']})"
-    )
+    built_for = _built_for(stored)
     if built_for != key.describe():
         return f"was built for {built_for}, this is {key.describe()}"
     return "was built for another model, precision or input shape"
+
+
+def _built_for(fields: dict) -> str:
+    """TensorRT and GPU of a key's fields ("?" for those a header of an older key lacks)."""
+    known = {name: "?" if value is None else value for name, value in fields.items()}
+    memory = fields.get("memory_bytes")
+    size = f"{memory // 2**20} MiB" if isinstance(memory, int) else "? MiB"
+    return (
+        f"TensorRT {known['tensorrt_version']} on {known['gpu_name']} "
+        f"(sm_{known['compute_capability']}, {known['multiprocessors']} SMs, {size})"
+    )

@@ -16,13 +16,22 @@ import functools
 import logging
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from posenet_ros.errors import BackendUnavailableError, ModelError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+MEMORY_HINT = "free device memory (close other GPU programs) or lower workspace_mb"
+
+
+def checked(result: T | None, action: str, fix: str = MEMORY_HINT) -> T:
+    """``result``, or a ``ModelError`` when a TensorRT call returned None for ``action``."""
+    if result is None:
+        raise ModelError(f"TensorRT could not {action} (see the TensorRT log): {fix}")
+    return result
 
 
 def tensorrt_import_error() -> str | None:

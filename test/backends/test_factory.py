@@ -8,9 +8,11 @@ import shutil
 import sys
 import types
 
+import numpy as np
 import pytest
+from gpu.gpu_fakes import NO_HEADERS, fake_cupy
 
-from posenet_ros.backends import factory
+from posenet_ros.backends import factory, tensorrt_backend
 from posenet_ros.backends.factory import TENSORRT_MODULE, create_backend
 from posenet_ros.backends.onnxruntime_backend import OnnxRuntimeBackend
 from posenet_ros.errors import BackendUnavailableError, InvalidConfigError
@@ -146,7 +148,7 @@ def test_auto_prefers_tensorrt(fake_tensorrt, gpu_ort, model_dir):
     )
     assert isinstance(backend, FakeTensorRTBackend)
     assert backend.options == {"precision": "fp16"}  # the ONNX Runtime options stay behind
-    assert backend.selection_reason == "auto: TensorRT and a CUDA device are available"
+    assert backend.selection_reason == "auto: TensorRT and CuPy passed the GPU probe"
 
 
 def test_auto_without_input_size_skips_tensorrt(fake_tensorrt):
@@ -191,8 +193,11 @@ def test_onnxruntime_with_unavailable_gpu_provider():
 
 def test_model_dir_is_used(model_dir):
     backend = create_backend("onnxruntime", 16, input_size=(129, 129), model_dir=model_dir)
-    assert backend.run is not None
-    assert len(list(model_dir.glob("posenet_mnv1_075_s16_129x129_fp32_*.onnx"))) == 1
+    (exported,) = model_dir.glob("posenet_mnv1_075_s16_129x129_fp32_*.onnx")
+    assert f"model={exported.name} " in backend.describe()  # the fixed-size export it made
+    outputs = backend.run(np.zeros((1, 129, 129, 3), np.float32))
+    # (129 - 1) / 16 + 1 = 9 cells a side; 17 heatmaps, 34 offsets, 32 + 32 displacements
+    assert [m.shape for m in outputs] == [(9, 9, 17), (9, 9, 34), (9, 9, 32), (9, 9, 32)]
 
 
 @pytest.mark.parametrize(
@@ -217,3 +222,51 @@ def test_bad_tensorrt_arguments(fake_tensorrt):
         create_backend("tensorrt", 16)
     with pytest.raises(InvalidConfigError, match=r"unknown tensorrt backend option\(s\): threads"):
         create_backend("tensorrt", 16, input_size=(257, 257), threads=2)
+
+
+def test_auto_falls_back_when_cupy_cannot_compile_and_no_engine_is_built(
+    monkeypatch, caplog, no_gpu_ort
+):
+    """A driver and TensorRT, but CuPy without NVRTC headers: the probe fails before a build."""
+    fake_cupy(monkeypatch, kernel_error=NO_HEADERS)
+    monkeypatch.setattr(tensorrt_backend.trt_compat, "tensorrt_import_error", lambda: None)
+    monkeypatch.setattr(
+        tensorrt_backend, "build_engine", lambda *a, **k: pytest.fail("an engine was built")
+    )
+    with caplog.at_level(logging.INFO, logger="posenet_ros.backends.factory"):
+        backend = create_backend("auto", 16, input_size=(257, 257), precision="fp16")
+    assert isinstance(backend, OnnxRuntimeBackend)
+    reason = backend.selection_reason
+    assert reason.startswith(
+        "auto: TensorRT unavailable (CuPy cannot compile and run a CUDA kernel "
+        "(RuntimeError: Failed to find CUDA headers."
+    )
+    assert reason.endswith("; ONNX Runtime CPU")
+    assert reason in backend.describe() and reason in caplog.text  # diagnostics show describe()
+    with pytest.raises(BackendUnavailableError, match=r"cannot run here: CuPy cannot compile"):
+        create_backend("tensorrt", 16, input_size=(257, 257))
+
+
+@pytest.fixture
+def no_gpu_ort(monkeypatch):
+    monkeypatch.setattr(factory, "available_providers", lambda: ["CPUExecutionProvider"])
+
+
+def test_fall_back_gives_auto_its_onnxruntime_choice_with_the_reason(caplog, no_gpu_ort):
+    failure = "the GPU path failed its first frame (RuntimeError: nvrtc: error)"
+    with caplog.at_level(logging.WARNING, logger="posenet_ros.backends.factory"):
+        backend = factory.fall_back(16, failure, precision="fp16")
+    assert isinstance(backend, OnnxRuntimeBackend) and backend.output_stride == 16
+    assert backend.selection_reason == (
+        f"auto: TensorRT unavailable ({failure}); onnxruntime has no CUDAExecutionProvider "
+        "(onnxruntime-gpu not installed); ONNX Runtime CPU"
+    )
+    assert backend.selection_reason in caplog.text
+
+
+def test_fall_back_tries_onnxruntime_cuda_first(gpu_ort):
+    backend = factory.fall_back(8, "first kernel failed", threads=2)
+    assert backend.providers == ["CUDAExecutionProvider"] and backend.threads == 2
+    assert backend.selection_reason == (
+        "auto: TensorRT unavailable (first kernel failed); ONNX Runtime CUDA"
+    )

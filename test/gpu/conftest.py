@@ -1,13 +1,23 @@
-"""Fixtures for the GPU tests: each skips with the reason when CuPy/CUDA/TensorRT is missing."""
+"""Fixtures for the GPU tests: each skips with the reason when CuPy/CUDA/TensorRT is missing;
+the GPU probe's cached answers are forgotten around every test (tests fake CuPy/TensorRT)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from types import ModuleType
 
 import pytest
 
 from posenet_ros.backends.tensorrt_backend import tensorrt_unavailable_reason
+from posenet_ros.gpu import probe
 from posenet_ros.gpu.cuda import cuda_unavailable_reason
+
+
+@pytest.fixture(autouse=True)
+def _fresh_probe() -> Iterator[None]:
+    probe.clear_cache()
+    yield
+    probe.clear_cache()
 
 
 @pytest.fixture

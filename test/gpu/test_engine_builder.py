@@ -8,7 +8,8 @@ from types import SimpleNamespace
 import pytest
 
 from posenet_ros.errors import ModelError
-from posenet_ros.gpu import engine_builder, trt_compat
+from posenet_ros.gpu import engine_builder, engine_cache, trt_compat
+from posenet_ros.gpu.engine_cache import EngineCache, TimingCacheFile
 
 SHAPE = (1, 257, 257, 3)
 
@@ -18,7 +19,14 @@ class FakeTrt:
 
     __version__ = "fake"
 
-    def __init__(self, weak_fp16: bool = True, parse_ok: bool = True, half: bool = False) -> None:
+    def __init__(
+        self,
+        weak_fp16: bool = True,
+        parse_ok: bool = True,
+        half: bool = False,
+        returns_none: str = "",
+        profile_index: int = 0,
+    ) -> None:
         self.calls: dict[str, object] = {"flags": set()}
         self.timing_data: list[bytes] = []
         fp16 = {"FP16": "FP16"} if weak_fp16 else {}
@@ -29,6 +37,10 @@ class FakeTrt:
         self._parse_ok, self._half = parse_ok, half
         fake = self
 
+        def fails(name: str, result: object) -> object:
+            """``result``, or None where the test makes the call ``name`` fail."""
+            return None if name == returns_none else result
+
         class Builder:
             def __init__(self, logger) -> None:
                 pass
@@ -37,22 +49,24 @@ class FakeTrt:
                 fake.calls["network_flags"] = flags
                 output = SimpleNamespace(dtype="half" if fake._half else "float")
                 layer = SimpleNamespace(num_outputs=1, get_output=lambda j: output)
-                return SimpleNamespace(
+                network = SimpleNamespace(
                     num_inputs=1,
                     get_input=lambda i: SimpleNamespace(name="image"),
                     num_layers=1,
                     get_layer=lambda i: layer,
                 )
+                return fails("create_network", network)
 
             def create_builder_config(self):
-                return Config()
+                return fails("create_builder_config", Config())
 
             def create_optimization_profile(self):
-                return SimpleNamespace(set_shape=lambda *a: fake.calls.__setitem__("profile", a))
+                profile = SimpleNamespace(set_shape=lambda *a: fake.calls.__setitem__("profile", a))
+                return fails("create_optimization_profile", profile)
 
             def build_serialized_network(self, network, config):
                 fake.calls["config"] = config
-                return memoryview(b"serialized plan")
+                return fails("build_serialized_network", memoryview(b"serialized plan"))
 
         class Config:
             progress_monitor = None
@@ -68,12 +82,14 @@ class FakeTrt:
 
             def add_optimization_profile(self, profile):
                 fake.calls["profiles"] = fake.calls.get("profiles", 0) + 1
+                return profile_index  # -1: refused
 
             def create_timing_cache(self, data):
                 if data.startswith(b"junk"):
                     raise RuntimeError("bad timing cache")
                 fake.timing_data.append(bytes(data))
-                return SimpleNamespace(serialize=lambda: memoryview(b"timings"))
+                timings = SimpleNamespace(serialize=lambda: memoryview(b"timings"))
+                return fails("create_timing_cache", timings)
 
             def set_timing_cache(self, cache, ignore_mismatch):
                 return True
@@ -89,7 +105,12 @@ class FakeTrt:
             def get_error(self, i):
                 return f"error {i}"
 
-        self.Builder, self.OnnxParser = Builder, OnnxParser
+        self.Builder = lambda logger: fails("Builder", Builder(logger))
+        self.OnnxParser = lambda network, logger: fails("OnnxParser", OnnxParser(network, logger))
+
+
+def _timing(path):
+    return TimingCacheFile(path, EngineCache(path.parent))
 
 
 @pytest.fixture(autouse=True)
@@ -101,7 +122,7 @@ def _plain_logger(monkeypatch):
 def test_fp32_build_with_profile_workspace_and_timing_cache(tmp_path, caplog) -> None:
     trt, onnx, timing = FakeTrt(), tmp_path / "m.onnx", tmp_path / "t.cache"
     with caplog.at_level(logging.INFO):
-        plan = engine_builder.build_engine(trt, onnx, SHAPE, "fp32", 256 << 20, timing)
+        plan = engine_builder.build_engine(trt, onnx, SHAPE, "fp32", 256 << 20, _timing(timing))
     assert plan == b"serialized plan"
     assert trt.calls["parsed"] == str(onnx)
     assert trt.calls["network_flags"] == 1  # explicit batch only
@@ -144,7 +165,7 @@ def test_parse_errors_are_reported(tmp_path) -> None:
 def test_existing_timing_cache_is_loaded(tmp_path) -> None:
     trt, timing = FakeTrt(), tmp_path / "t.cache"
     timing.write_bytes(b"earlier timings")
-    engine_builder.build_engine(trt, tmp_path / "m.onnx", SHAPE, "fp32", 1, timing)
+    engine_builder.build_engine(trt, tmp_path / "m.onnx", SHAPE, "fp32", 1, _timing(timing))
     assert trt.timing_data == [b"earlier timings"]
 
 
@@ -152,7 +173,47 @@ def test_unusable_timing_cache_is_replaced_with_a_warning(tmp_path, caplog) -> N
     trt, timing = FakeTrt(), tmp_path / "t.cache"
     timing.write_bytes(b"junk")
     with caplog.at_level(logging.WARNING):
-        engine_builder.build_engine(trt, tmp_path / "m.onnx", SHAPE, "fp32", 1, timing)
+        engine_builder.build_engine(trt, tmp_path / "m.onnx", SHAPE, "fp32", 1, _timing(timing))
     assert "does not fit this TensorRT/GPU; starting anew" in caplog.text
     assert trt.timing_data == [b""]
     assert timing.read_bytes() == b"timings"
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        ("Builder", "could not create a builder"),
+        ("create_network", "could not create a network"),
+        ("OnnxParser", "could not create an ONNX parser"),
+        ("create_builder_config", "could not create a builder config"),
+        ("create_optimization_profile", "could not create an optimisation profile"),
+        ("create_timing_cache", "could not create a timing cache"),
+        ("build_serialized_network", "failed to build an engine"),
+    ],
+)
+def test_a_tensorrt_call_returning_none_says_what_to_do(tmp_path, call, message) -> None:
+    trt = FakeTrt(returns_none=call)
+    timing = _timing(tmp_path / "t.cache")
+    with pytest.raises(ModelError, match=message) as info:
+        engine_builder.build_engine(trt, tmp_path / "m.onnx", SHAPE, "fp32", 1, timing)
+    assert "free device memory (close other GPU programs) or lower workspace_mb" in str(info.value)
+
+
+def test_a_refused_profile_is_a_model_error(tmp_path) -> None:
+    with pytest.raises(ModelError, match=r"refused the optimisation profile \(1, 257, 257, 3\)"):
+        engine_builder.build_engine(
+            FakeTrt(profile_index=-1), tmp_path / "m.onnx", SHAPE, "fp32", 1
+        )
+
+
+def test_an_unwritable_timing_cache_does_not_lose_the_build(tmp_path, monkeypatch, caplog) -> None:
+    def refuse(path, data):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(engine_cache, "atomic_write_bytes", refuse)
+    timing = _timing(tmp_path / "t.cache")
+    with caplog.at_level(logging.WARNING):
+        plan = engine_builder.build_engine(FakeTrt(), tmp_path / "m.onnx", SHAPE, "fp32", 1, timing)
+    assert plan == b"serialized plan"
+    assert "set POSENET_ROS_ENGINE_DIR to a writable directory" in caplog.text
+    assert not (tmp_path / "t.cache").exists()

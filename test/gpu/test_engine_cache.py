@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
-from dataclasses import replace
+import struct
+from dataclasses import asdict, replace
 
 import pytest
 
@@ -16,14 +19,20 @@ from posenet_ros.gpu.engine_cache import (
     load_or_build,
 )
 
+# Two Jetson modules that report the same name and compute capability (figures as their
+# CUDA device properties give them: 16 SMs / 61.4 GiB and 8 SMs / 7.4 GiB).
+AGX_ORIN = {"gpu_name": "Orin", "compute_capability": "87", "multiprocessors": 16}
+AGX_ORIN_MEMORY = 62_841 * 2**20
+ORIN_NANO_MEMORY = 7_620 * 2**20
 KEY = EngineKey(
     onnx_sha256="ab" * 32,
     tensorrt_version="10.3.0",
-    gpu_name="Orin",
-    compute_capability="87",
+    **AGX_ORIN,
+    memory_bytes=AGX_ORIN_MEMORY,
     precision="fp16",
     input_shape=(1, 257, 257, 3),
 )
+ORIN_NANO_KEY = replace(KEY, multiprocessors=8, memory_bytes=ORIN_NANO_MEMORY)
 
 
 @pytest.mark.parametrize(
@@ -33,6 +42,8 @@ KEY = EngineKey(
         {"tensorrt_version": "8.6.2"},
         {"gpu_name": "NVIDIA H100"},
         {"compute_capability": "90"},
+        {"multiprocessors": 8},
+        {"memory_bytes": ORIN_NANO_MEMORY},
         {"precision": "fp32"},
         {"input_shape": (1, 513, 513, 3)},
     ],
@@ -82,13 +93,46 @@ def test_damaged_engine_is_rejected_with_a_warning(tmp_path, caplog, damage, mes
 
 def test_engine_for_another_gpu_or_tensorrt_is_rejected(tmp_path, caplog) -> None:
     cache = EngineCache(tmp_path)
-    foreign = replace(KEY, tensorrt_version="8.6.2", gpu_name="Xavier", compute_capability="72")
+    foreign = replace(
+        KEY,
+        tensorrt_version="8.6.2",
+        gpu_name="Xavier",
+        compute_capability="72",
+        multiprocessors=8,
+        memory_bytes=15_388 * 2**20,
+    )
     cache.store(foreign, b"old plan")
     cache.path_for(foreign).rename(cache.path_for(KEY))  # e.g. a cache copied between machines
     with caplog.at_level(logging.WARNING):
         assert cache.load(KEY) is None
-    assert "was built for TensorRT 8.6.2 on Xavier (sm_72)" in caplog.text
-    assert "this is TensorRT 10.3.0 on Orin (sm_87)" in caplog.text
+    assert "was built for TensorRT 8.6.2 on Xavier (sm_72, 8 SMs, 15388 MiB)" in caplog.text
+    assert "this is TensorRT 10.3.0 on Orin (sm_87, 16 SMs, 62841 MiB)" in caplog.text
+
+
+def test_an_engine_prepared_on_one_orin_is_not_loaded_on_another(tmp_path, caplog) -> None:
+    """Same name, same sm_87: the multiprocessor count and memory tell the modules apart."""
+    cache = EngineCache(tmp_path)
+    assert cache.path_for(ORIN_NANO_KEY) != cache.path_for(KEY)
+    assert cache.timing_cache_path(ORIN_NANO_KEY) != cache.timing_cache_path(KEY)
+    cache.store(KEY, b"AGX plan")
+    cache.path_for(KEY).rename(cache.path_for(ORIN_NANO_KEY))  # a cache copied to the Nano
+    with caplog.at_level(logging.WARNING):
+        assert cache.load(ORIN_NANO_KEY) is None
+    assert "was built for TensorRT 10.3.0 on Orin (sm_87, 16 SMs, 62841 MiB)" in caplog.text
+    assert "this is TensorRT 10.3.0 on Orin (sm_87, 8 SMs, 7620 MiB)" in caplog.text
+
+
+def test_an_engine_cached_under_the_older_key_is_rebuilt(tmp_path, caplog) -> None:
+    """Files written before the key held SMs and memory: their header lacks both fields."""
+    cache = EngineCache(tmp_path)
+    old_key = {k: v for k, v in asdict(KEY).items() if k not in ("multiprocessors", "memory_bytes")}
+    header = json.dumps(dict(old_key, payload_sha256=hashlib.sha256(b"plan").hexdigest())).encode()
+    cache.path_for(KEY).write_bytes(
+        b"POSENET-TRT-ENGINE\n" + struct.pack("<I", len(header)) + header + b"plan"
+    )
+    with caplog.at_level(logging.WARNING):
+        assert cache.load(KEY) is None
+    assert "was built for TensorRT 10.3.0 on Orin (sm_87, ? SMs, ? MiB)" in caplog.text
 
 
 def test_timing_cache_is_per_tensorrt_and_gpu(tmp_path) -> None:
@@ -96,6 +140,14 @@ def test_timing_cache_is_per_tensorrt_and_gpu(tmp_path) -> None:
     same_device = replace(KEY, precision="fp32", input_shape=(1, 513, 513, 3))
     assert cache.timing_cache_path(same_device) == cache.timing_cache_path(KEY)
     assert cache.timing_cache_path(replace(KEY, gpu_name="H100")) != cache.timing_cache_path(KEY)
+
+
+def test_timing_cache_file_reads_what_it_saved(tmp_path) -> None:
+    timing = EngineCache(tmp_path).timing_cache(KEY)
+    assert timing.read() == b""  # none yet
+    assert timing.save(b"timings")
+    assert timing.read() == b"timings"
+    assert timing.path == EngineCache(tmp_path).timing_cache_path(KEY)
 
 
 def test_default_dir_honours_the_environment(tmp_path, monkeypatch) -> None:
@@ -138,7 +190,10 @@ def test_undeserializable_cached_engine_is_rebuilt(tmp_path, caplog, cached) -> 
     with caplog.at_level(logging.WARNING):
         engine = load_or_build(cache, KEY, builds.build, builds.deserialize)
     assert engine == "engine<good plan>" and builds.count == 1
-    assert "failed to deserialize with TensorRT 10.3.0 on Orin (sm_87); rebuilding" in caplog.text
+    assert (
+        "failed to deserialize with TensorRT 10.3.0 on Orin (sm_87, 16 SMs, 62841 MiB); rebuilding"
+        in caplog.text
+    )
     assert cache.load(KEY) == b"good plan"
 
 
@@ -148,3 +203,40 @@ def test_fresh_engine_that_does_not_load_is_an_error(tmp_path, plan) -> None:
     with pytest.raises(ModelError, match="could not load the engine it just built"):
         load_or_build(cache, KEY, builds.build, builds.deserialize)
     assert cache.load(KEY) is None  # nothing stored
+
+
+def _blocked_dir(tmp_path, monkeypatch):
+    """An engine dir whose path runs through a regular file: mkdir fails, even for root."""
+    (tmp_path / "file").write_text("not a directory")
+    return tmp_path / "file" / "engines"
+
+
+def _read_only_dir(tmp_path, monkeypatch):
+    """A read-only engine dir (simulated: chmod does not stop root, which runs CI)."""
+
+    def refuse(path, data):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(engine_cache, "atomic_write_bytes", refuse)
+    return tmp_path / "engines"
+
+
+@pytest.mark.parametrize("unwritable", [_blocked_dir, _read_only_dir])
+def test_an_unwritable_cache_keeps_the_built_engine_and_warns_once(
+    tmp_path, monkeypatch, caplog, unwritable
+) -> None:
+    cache = EngineCache(unwritable(tmp_path, monkeypatch))
+    builds = _Builds()
+
+    def build() -> bytes:  # as build_engine does: the timing cache is saved after a build
+        assert not cache.timing_cache(KEY).save(b"timings")
+        return builds.build()
+
+    with caplog.at_level(logging.WARNING):
+        engine = load_or_build(cache, KEY, build, builds.deserialize)
+    assert engine == "engine<good plan>" and builds.count == 1
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1, warnings
+    assert "set POSENET_ROS_ENGINE_DIR to a writable directory" in warnings[0]
+    assert "kept in memory" in warnings[0]
+    assert cache.load(KEY) is None  # nothing was stored
