@@ -51,6 +51,11 @@ def generate_launch_description() -> LaunchDescription:
         [
             DeclareLaunchArgument("images", default_value=str(share / "data")),
             DeclareLaunchArgument("rate", default_value="10.0", description="frames per second"),
+            DeclareLaunchArgument(
+                "frames_per_image",
+                default_value="20",
+                description="frames each image is held for (people keep their track ids)",
+            ),
             DeclareLaunchArgument("duration", default_value="20", description="s; 0 = forever"),
             DeclareLaunchArgument("output_dir", default_value="out"),
             DeclareLaunchArgument("save_every", default_value="10"),
@@ -78,6 +83,7 @@ def generate_launch_description() -> LaunchDescription:
                     {
                         "images": arg("images"),
                         "rate": arg("rate"),
+                        "frames_per_image": ParameterValue(arg("frames_per_image"), value_type=int),
                         "publish_depth": ParameterValue(arg("use_depth"), value_type=bool),
                     }
                 ],

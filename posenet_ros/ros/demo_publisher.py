@@ -45,8 +45,10 @@ class DemoImagePublisher(Node):
         super().__init__("demo_image_publisher")
         images = self.declare_parameter("images", "").value
         rate = self.declare_parameter("rate", 10.0).value
-        self._frame_id = self.declare_parameter("frame_id", "camera").value
+        self._frame_id = self.declare_parameter("frame_id", "camera_color_optical_frame").value
         compressed = self.declare_parameter("transport", "raw").value == "compressed"
+        # Each image held for this many frames, so that people stay and keep their track ids.
+        frames_per_image = max(1, self.declare_parameter("frames_per_image", 1).value)
         publish_depth = self.declare_parameter("publish_depth", False).value
         depth_m = self.declare_parameter("depth_m", 2.0).value
         files = image_files(images)
@@ -68,7 +70,9 @@ class DemoImagePublisher(Node):
             (depth_plane(*size, depth_m), camera_info(*size)) if publish_depth else ()
             for size in (rgb.shape[1::-1] for rgb in rgbs)
         ]
-        self._messages = itertools.cycle(zip(messages, companions, strict=True))
+        self._messages = itertools.cycle(
+            item for item in zip(messages, companions, strict=True) for _ in range(frames_per_image)
+        )
         if publish_depth:
             self._depth_pub = self.create_publisher(Image, "depth", qos_profile_sensor_data)
             self._info_pub = self.create_publisher(CameraInfo, "camera_info", 10)

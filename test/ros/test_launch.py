@@ -16,7 +16,13 @@ from launch.launch_description_sources import PythonLaunchDescriptionSource  # n
 
 from posenet_ros.image_io import load_image  # noqa: E402
 
-from .harness import DATA_DIR, IMAGE_TOPIC, Client  # noqa: E402
+from .harness import (  # noqa: E402
+    CAMERA_INFO_TOPIC,
+    DATA_DIR,
+    DEPTH_TOPIC,
+    IMAGE_TOPIC,
+    Client,
+)
 
 SHARE = Path(get_package_share_directory("posenet_ros"))
 
@@ -82,4 +88,29 @@ def test_launch_file_takes_another_params_file(tmp_path):
     )
     assert values == {"mode": "single", "min_pose_score": 0.25, "output_stride": 16}
     assert len(reply.poses) == 1
+    assert code == 0
+
+
+def launched_depth_state(namespace: str):
+    client = Client(namespace=namespace)
+    try:
+        client.subscribe_3d()
+        client.wait_for_node()
+        client.wait_matched(client.depth, client.camera_info)
+        return client.get_parameters("use_depth")
+    finally:
+        client.close()
+
+
+def test_launch_file_turns_depth_on_and_remaps_its_topics():
+    arguments = {
+        "namespace": "with_depth",
+        "image_topic": IMAGE_TOPIC,
+        "depth_topic": DEPTH_TOPIC,
+        "camera_info_topic": CAMERA_INFO_TOPIC,
+        "use_depth": "true",
+        "backend": "onnxruntime",
+    }
+    values, code = run_launch(arguments, lambda: launched_depth_state("/with_depth"))
+    assert values == {"use_depth": True}
     assert code == 0
