@@ -57,7 +57,8 @@ class DepthInput:
             for subscription in self._subscriptions:
                 self._node.destroy_subscription(subscription)
             self._subscriptions = []
-            self._buffer, self._camera = NearestStamp(DEPTH_BUFFER), None
+            self._buffer.clear()
+            self._camera = None
             self._logger.info("depth off: unsubscribed from depth and camera_info")
             return
         self._subscriptions = [
@@ -92,7 +93,7 @@ class DepthInput:
         if camera is None:
             return self._refuse(
                 "depth_without_camera_info",
-                f"no usable camera_info yet on {self._topic(1)}: depth not used",
+                f"no usable camera_info yet on {self._camera_info_topic()}: depth not used",
             )
         try:
             depth_m = depth_to_metres(
@@ -110,7 +111,7 @@ class DepthInput:
     def _on_camera_info(self, msg: CameraInfo) -> None:
         try:
             intrinsics = Intrinsics.from_k(msg.k)
-        except (PoseNetError, ValueError) as exc:
+        except PoseNetError as exc:
             self._refuse("camera_info_refused", f"camera_info refused: {exc}")
             return
         self._camera = Camera(intrinsics, msg.header.frame_id)
@@ -123,5 +124,6 @@ class DepthInput:
             self._refusal_loggers[counter] = self._logger.get_child(counter)
         self._refusal_loggers[counter].warning(reason, throttle_duration_sec=WARN_PERIOD_S)
 
-    def _topic(self, index: int) -> str:
-        return self._subscriptions[index].topic_name if self._subscriptions else "camera_info"
+    def _camera_info_topic(self) -> str:
+        subscriptions = self._subscriptions  # may be emptied by a parameter change meanwhile
+        return subscriptions[1].topic_name if subscriptions else "camera_info"
