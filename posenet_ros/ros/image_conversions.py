@@ -1,10 +1,10 @@
 """sensor_msgs images <-> NumPy RGB arrays.
 
 ROS 2 ``cv_bridge`` is not installable from the package registries this project uses (it is
-built against OpenCV from the ROS apt repositories), so the conversions are done here with
-NumPy: raw images become zero-copy views into the message buffer (row ``step`` padding and
-channel order are handled by strides, not copies); compressed images are decoded with Pillow
-through the core ``image_io``.
+built against OpenCV from the ROS apt repositories), so raw images go through the core
+``pixel_formats`` (every REP-104 colour-video encoding; interleaved ones as zero-copy views
+into the message buffer) and compressed images are decoded with Pillow through the core
+``image_io``.
 """
 
 from __future__ import annotations
@@ -16,48 +16,17 @@ from sensor_msgs.msg import CompressedImage, Image
 
 from posenet_ros.errors import InvalidImageError
 from posenet_ros.image_io import load_image
-
-# encoding -> (channels, index of R, G, B within a pixel); mono8 repeats its one channel.
-RAW_ENCODINGS: dict[str, tuple[int, tuple[int, int, int]]] = {
-    "rgb8": (3, (0, 1, 2)),
-    "bgr8": (3, (2, 1, 0)),
-    "rgba8": (4, (0, 1, 2)),
-    "bgra8": (4, (2, 1, 0)),
-    "mono8": (1, (0, 0, 0)),
-}
+from posenet_ros.pixel_formats import to_rgb
 
 
 def image_to_rgb(msg: Image) -> np.ndarray:
-    """A read-only (H, W, 3) uint8 RGB view of ``msg.data`` (no copy; keeps ``msg.data`` alive).
+    """A read-only (H, W, 3) uint8 RGB image of ``msg``: a view of ``msg.data`` (keeping it
+    alive) for interleaved encodings, a converted copy for YUV 4:2:2 and Bayer.
 
-    Raises ``InvalidImageError`` for an unknown encoding, an empty image, or a ``step`` that
-    does not match the width or the data size.
+    Raises ``InvalidImageError`` for an unknown or depth encoding, an empty image, or a
+    ``step`` or size that does not fit the encoding or the data.
     """
-    layout = RAW_ENCODINGS.get(msg.encoding)
-    if layout is None:
-        raise InvalidImageError(
-            f"unsupported encoding {msg.encoding!r}: expected one of {', '.join(RAW_ENCODINGS)}"
-        )
-    channels, rgb_index = layout
-    height, width, step = msg.height, msg.width, msg.step
-    if height == 0 or width == 0:
-        raise InvalidImageError(f"empty image {width}x{height}")
-    if step < width * channels:
-        raise InvalidImageError(
-            f"step {step} is shorter than a row of {width} {msg.encoding} pixels "
-            f"({width * channels} bytes)"
-        )
-    if len(msg.data) != step * height:
-        raise InvalidImageError(
-            f"data has {len(msg.data)} bytes, expected step*height = {step * height}"
-        )
-    rows = np.frombuffer(msg.data, dtype=np.uint8).reshape(height, step)
-    pixels = rows[:, : width * channels].reshape(height, width, channels)
-    if rgb_index == (0, 1, 2):
-        return pixels[:, :, :3]
-    if rgb_index == (2, 1, 0):
-        return pixels[:, :, 2::-1]
-    return np.broadcast_to(pixels, (height, width, 3))
+    return to_rgb(msg.encoding, msg.data, msg.height, msg.width, msg.step, bool(msg.is_bigendian))
 
 
 def compressed_to_rgb(msg: CompressedImage) -> np.ndarray:
