@@ -32,6 +32,7 @@ setup(
         "gpu": ["cupy-cuda12x[ctk]>=14"],
         "dev": [
             "pytest>=8",
+            "opencv-python-headless>=4.10",  # the reference for pixel_formats in the tests
             "ruff>=0.6",
             "scikit-image>=0.22",
             # A real TensorRT builder that needs no GPU: checks our exports and engine builder.
