@@ -202,13 +202,8 @@ def to_rgb(
 
 
 def _unsupported(encoding: str) -> str:
-    expected = f"expected one of {', '.join(FORMATS)}"
-    if encoding in DEPTH_ENCODINGS:
-        return (
-            f"unsupported encoding {encoding!r}: a depth image, not colour or mono video; "
-            f"subscribe the node to a colour camera topic ({expected})"
-        )
-    return f"unsupported encoding {encoding!r}: {expected}"
+    depth = "a depth image, not colour or mono video; " if encoding in DEPTH_ENCODINGS else ""
+    return f"unsupported encoding {encoding!r}: {depth}expected one of {', '.join(FORMATS)}"
 
 
 def _compiled(function):

@@ -157,13 +157,24 @@ def test_node_gives_the_core_poses_on_opencvs_rgb(client, photo, estimator, enco
     assert_same_poses(reply, expected)
 
 
-@pytest.mark.parametrize("encoding", ["16UC1", "32FC1"])
-def test_depth_images_are_refused_as_depth(client, node, photo, estimator, encoding):
-    depth = client.raw_image(photo)
-    depth.encoding, depth.step = encoding, photo.shape[1] * (2 if encoding == "16UC1" else 4)
-    depth.data = array.array("B", bytes(depth.step * photo.shape[0]))
-    client.raw.publish(depth)
-    values = client.wait_diagnostics(lambda v: f"{encoding!r}: a depth image" in v["last_error"])
-    assert "bad frame dropped" in values["last_error"]
+# encoding, (height, width), step, the reason the node must give
+BAD_FRAMES = {
+    "depth 16UC1": ("16UC1", (4, 6), 12, "'16UC1': a depth image"),
+    "depth 32FC1": ("32FC1", (4, 6), 24, "'32FC1': a depth image"),
+    "odd-width yuyv": ("yuyv", (4, 5), 10, "'yuyv' for an odd width (5)"),
+    "tiny bayer": ("bayer_rggb8", (2, 6), 6, "'bayer_rggb8' for 6x2 pixels"),
+    "short rgb16 step": ("rgb16", (4, 6), 35, "step 35 is shorter than a row of 6 rgb16"),
+}
+
+
+@pytest.mark.parametrize("frame", BAD_FRAMES.values(), ids=BAD_FRAMES.keys())
+def test_bad_frames_are_refused_with_the_reason(client, node, photo, estimator, frame):
+    encoding, (height, width), step, reason = frame
+    bad = client.raw_image(photo[:height, :width])
+    bad.encoding, bad.step = encoding, step
+    bad.data = array.array("B", bytes(step * height))
+    client.raw.publish(bad)
+    values = client.wait_diagnostics(lambda v: reason in v["last_error"])
+    assert values["last_error"].startswith("bad frame dropped")
     assert node.alive(), node.log()
     assert_same_poses(client.infer(client.raw_image(photo)), estimator.estimate(photo))
