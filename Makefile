@@ -115,7 +115,8 @@ ifeq ($(wildcard $(SHARED)/ros2-cli/install.sh),)
 test-kilted:
 	@echo "test-kilted: skipped: no $(SHARED)/ros2-cli (launch, ros2cli) for the Kilted wheels"
 else
-test-kilted: setup-kilted models
+test-kilted: setup-kilted
+	$(KILTED_VENV)/bin/posenet-ros prepare
 	$(KILTED_ENV) && POSENET_REQUIRE_ROS=1 pytest -q test/ros
 endif
 
@@ -136,7 +137,8 @@ ifeq ($(PYTHON310),)
 test-py310:
 	@echo "test-py310: skipped: no python3.10 on PATH or under pyenv (PYTHON310=... names one)"
 else
-test-py310: setup-py310 models
+test-py310: setup-py310
+	$(PY310_VENV)/bin/posenet-ros prepare
 	$(PY310_VENV)/bin/python -m pytest -q $(PY310_TESTS)
 endif
 
