@@ -18,14 +18,15 @@ setup(
         ]
     },
     install_requires=[
-        # Track ids (the maintained norfair fork; norfair 2.3 pins numpy<2).
-        "norfair-enough>=2.4.3,<3",
         "numba>=0.60",
         "numpy>=1.24",
         "onnx>=1.15",
         "onnxruntime>=1.17",
         "pillow>=10",
         "platformdirs>=3",
+        # Track ids: the Hungarian assignment and batched Kalman filters.
+        "scipy>=1.10",
+        "simdkalman>=1.0.4,<2",
     ],
     extras_require={
         # ctk (CuPy 14+): NVRTC and the CUDA headers CuPy needs to compile its kernels.

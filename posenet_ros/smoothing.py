@@ -6,10 +6,11 @@ Each keypoint of each track id is filtered on its 2D position with its speed in 
 second, so x and y share one cutoff; time steps come from the frame timestamps.
 
 Written here rather than taken from the authors' ``OneEuroFilter`` package (PyPI 0.2.1): that
-one filters one scalar per Python object (``math.fabs``, no arrays), i.e. 34 objects per
-person and ~0.9 ms per frame at 5 people; here one array expression covers a person's 17
-keypoints. Keypoints with score 0 (below ``min_keypoint_score``) or non-finite coordinates pass
-through unchanged and restart their filter.
+one filters one scalar per Python object (``math.fabs``, no arrays), 34 objects per person
+with a cutoff each for x and y, and took 0.23 ms per frame at 5 people on the 2-core
+development machine against 0.06 ms for the array pass here over all tracked people.
+Keypoints with score 0 (below ``min_keypoint_score``) or non-finite coordinates pass through
+unchanged and restart their filter.
 """
 
 from __future__ import annotations
