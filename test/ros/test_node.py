@@ -267,14 +267,22 @@ def test_a_rebuild_keeps_serving_until_the_switch(client, people):
 
 def bad_raw_frames(client, rgb):
     unknown = client.raw_image(rgb)
-    unknown.encoding = "yuv422_yuy2"
+    unknown.encoding = "no_such_encoding"
+    depth = client.raw_image(rgb)
+    depth.encoding = "32FC1"  # a depth image on the colour topic
     short = client.raw_image(rgb)
     short.data = array.array("B", bytes(len(short.data) - 7))
     narrow = client.raw_image(rgb)
     narrow.step = rgb.shape[1] * 3 - 1
     empty = client.raw_image(rgb)
     empty.height, empty.width, empty.step, empty.data = 0, 0, 0, array.array("B")
-    return {"unknown encoding": unknown, "data size": short, "step": narrow, "empty": empty}
+    return {
+        "unknown encoding": unknown,
+        "depth encoding": depth,
+        "data size": short,
+        "step": narrow,
+        "empty": empty,
+    }
 
 
 def test_bad_raw_frames_leave_the_node_processing(client, people):
