@@ -16,12 +16,12 @@ third pixels, so ROS ``bayer_rggb8`` is OpenCV's ``BayerBG`` (``BayerRGGB`` in O
 
 Why compiled loops (numba, already a dependency) and not OpenCV in the node, decided from
 ``python -m posenet_ros.pixel_formats_bench`` on the 2-core development machine (640x480, one
-thread, output allocation included): numba 0.55 ms (YUV) and 0.58 ms (Bayer) per frame,
-OpenCV 5.0 0.12 ms for both (its SIMD code; no faster on two threads there, which inference
-keeps busy). OpenCV is 4-5x faster, but both are within the 1 ms target and the difference
-(~0.45 ms, on these encodings only) does not pay for a ~50 MB run-time dependency (and, for
-ROS installs, the second OpenCV next to the distribution's ``python3-opencv``). The results
-are the same (bit for bit on the test frames); OpenCV stays the reference in the tests.
+thread, output allocation included): numba 0.21 ms (YUV) and 0.19 ms (Bayer) per frame,
+OpenCV 5.0 0.12 ms for both (its SIMD code; 0.07 ms on two idle cores, which the node's
+inference keeps busy). OpenCV is ~0.08 ms a frame faster, on these encodings only; that does not
+pay for a ~50 MB run-time dependency (and, on ROS installs, a second OpenCV beside the
+distribution's ``python3-opencv``). The results are the same, bit for bit on the test frames;
+OpenCV is the reference in the tests.
 """
 
 from __future__ import annotations
@@ -92,12 +92,9 @@ class _Interleaved:
 
 @dataclass(frozen=True)
 class _Yuv422:
-    """4:2:2: two pixels share one U and one V; byte offsets within each 4-byte pair."""
+    """4:2:2: two pixels share one U and one V; Y first (YUYV) or U first (UYVY)."""
 
-    y0: int
-    u: int
-    y1: int
-    v: int
+    luma_first: bool
     pixel_bytes: int = 2
 
     def refuse(self, height: int, width: int) -> str | None:
@@ -113,7 +110,7 @@ class _Yuv422:
     ) -> np.ndarray:
         rgb = np.empty((height, width, 3), np.uint8)
         _compile()
-        _yuv422_to_rgb(buffer, step, self.y0, self.u, self.y1, self.v, rgb)
+        (_yuyv_to_rgb if self.luma_first else _uyvy_to_rgb)(buffer, step, rgb)
         return rgb
 
 
@@ -151,10 +148,10 @@ FORMATS: dict[str, _Format] = {
     "rgba16": _Interleaved(4, 0, 1, 2),
     "bgra16": _Interleaved(4, 2, -1, 2),
     "mono16": _Interleaved(1, 0, 0, 2),
-    "uyvy": _Yuv422(y0=1, u=0, y1=3, v=2),
-    "yuv422": _Yuv422(y0=1, u=0, y1=3, v=2),  # the older name of uyvy
-    "yuyv": _Yuv422(y0=0, u=1, y1=2, v=3),
-    "yuv422_yuy2": _Yuv422(y0=0, u=1, y1=2, v=3),  # the older name of yuyv
+    "uyvy": _Yuv422(luma_first=False),
+    "yuv422": _Yuv422(luma_first=False),  # the older name of uyvy
+    "yuyv": _Yuv422(luma_first=True),
+    "yuv422_yuy2": _Yuv422(luma_first=True),  # the older name of yuyv
     "bayer_rggb8": _Bayer(0, 0),
     "bayer_bggr8": _Bayer(1, 1),
     "bayer_gbrg8": _Bayer(1, 0),
@@ -215,28 +212,18 @@ def _compiled(function):
         return numba.njit(nogil=True)(function)
 
 
-# Compiled loops rather than OpenCV: see the module docstring (same results, no 50 MB wheel).
-# Both kernels keep clamps and parity choices out of their inner loops: with them there, the
-# branch mispredictions of noisy frames made each kernel 2-4x slower.
+# Compiled loops rather than OpenCV: see the module docstring. What made them fast (each step
+# measured): rows as contiguous slices of the 1-D frame (not a strided 2-D array); no
+# data-dependent branches (noisy frames mispredict them), so clamps and parity choices are
+# selects; byte offsets known at compile time (one YUV kernel per order); simple loops over
+# a row that LLVM vectorises, then one interleaving pass into the RGB row.
 @numba.njit(nogil=True, inline="always")
-def _luma(y: np.uint8) -> np.int32:
-    """``max(y - 16, 0) * CY`` without a branch."""
-    luma = np.int32(y) - np.int32(16)
-    return (luma & ~(luma >> 31)) * np.int32(_CY)
-
-
-@_compiled
-def _yuv422_to_rgb(
-    frame: np.ndarray, step: int, y0: int, u: int, y1: int, v: int, rgb: np.ndarray
-) -> None:
-    """OpenCV's YUV422toRGB8 arithmetic, one pair of pixels (4 bytes) at a time: unclamped
-    values of a row first, then one clamping pass over the row."""
+def _yuv422_rows(frame: np.ndarray, step: int, rgb: np.ndarray, y0, u, y1, v) -> None:
+    """OpenCV's YUV422toRGB8 arithmetic; ``y0, u, y1, v``: byte offsets in a pixel pair."""
     height, width = rgb.shape[:2]
     half = np.int32(1 << (_SHIFT - 1))
     unclamped = np.empty(3 * width, np.int32)
     for i in range(height):
-        # The frame comes 1-D so that rows are contiguous slices: a 2-D strided array of the
-        # rows made both kernels 1.3-1.6x slower.
         row = frame[i * step : i * step + 2 * width]
         for pair in range(width // 2):
             k, q = 4 * pair, 6 * pair
@@ -245,11 +232,13 @@ def _yuv422_to_rgb(
             ruv = half + np.int32(_CVR) * cv
             guv = half + np.int32(_CVG) * cv + np.int32(_CUG) * cu
             buv = half + np.int32(_CUB) * cu
-            luma = _luma(row[k + y0])
+            luma = np.int32(row[k + y0]) - np.int32(16)
+            luma = (luma & ~(luma >> 31)) * np.int32(_CY)  # max(y - 16, 0) * CY
             unclamped[q] = (luma + ruv) >> _SHIFT
             unclamped[q + 1] = (luma + guv) >> _SHIFT
             unclamped[q + 2] = (luma + buv) >> _SHIFT
-            luma = _luma(row[k + y1])
+            luma = np.int32(row[k + y1]) - np.int32(16)
+            luma = (luma & ~(luma >> 31)) * np.int32(_CY)
             unclamped[q + 3] = (luma + ruv) >> _SHIFT
             unclamped[q + 4] = (luma + guv) >> _SHIFT
             unclamped[q + 5] = (luma + buv) >> _SHIFT
@@ -259,38 +248,53 @@ def _yuv422_to_rgb(
 
 
 @_compiled
+def _uyvy_to_rgb(frame: np.ndarray, step: int, rgb: np.ndarray) -> None:
+    _yuv422_rows(frame, step, rgb, 1, 0, 3, 2)
+
+
+@_compiled
+def _yuyv_to_rgb(frame: np.ndarray, step: int, rgb: np.ndarray) -> None:
+    _yuv422_rows(frame, step, rgb, 0, 1, 2, 3)
+
+
+@_compiled
 def _demosaic(frame: np.ndarray, step: int, red_row: int, red_col: int, rgb: np.ndarray) -> None:
     """OpenCV's Bayer2RGB_ (bilinear): the interior from 3x3 neighbourhoods with its rounding,
     then the first/last column and row copied from their neighbours.
 
-    A row's sites alternate between its own colour (R on red rows, B on blue rows) and green;
-    ``near``/``far`` are the channels of the row's colour and of the other one.
+    A row's sites alternate between its own colour (R on red rows, B on blue rows) and green:
+    each row is computed into three planes (its own colour, green, the other colour), which
+    are then interleaved as RGB.
     """
     height, width = rgb.shape[:2]
-    vertical = np.empty(width, np.int32)  # above + below
-    across = np.empty(width, np.int32)  # left + right
+    vertical = np.zeros(width, np.int32)  # above + below
+    own = np.empty(width, np.uint8)
+    green = np.empty(width, np.uint8)
+    other = np.empty(width, np.uint8)
     for i in range(1, height - 1):
         above = frame[(i - 1) * step : (i - 1) * step + width]
         row = frame[i * step : i * step + width]
         below = frame[(i + 1) * step : (i + 1) * step + width]
+        red_line = (i - red_row) % 2 == 0
+        own_col = red_col if red_line else 1 - red_col  # column parity of the row's colour
         for j in range(width):
             vertical[j] = np.int32(above[j]) + np.int32(below[j])
         for j in range(1, width - 1):
-            across[j] = np.int32(row[j - 1]) + np.int32(row[j + 1])
-        red_line = (i - red_row) % 2 == 0
-        near, far = (0, 2) if red_line else (2, 0)
-        own = red_col if red_line else 1 - red_col  # column parity of the row's colour
-        out = rgb[i]
-        for j in range(2 - own, width - 1, 2):
-            out[j, near] = row[j]
-            out[j, 1] = (vertical[j] + across[j] + 2) >> 2
-            out[j, far] = (vertical[j - 1] + vertical[j + 1] + 2) >> 2
-        for j in range(1 + own, width - 1, 2):
-            out[j, near] = (across[j] + 1) >> 1
-            out[j, 1] = row[j]
-            out[j, far] = (vertical[j] + 1) >> 1
-        out[0] = out[1]
-        out[width - 1] = out[width - 2]
+            centre = np.int32(row[j])
+            across = np.int32(row[j - 1]) + np.int32(row[j + 1])
+            diagonal = vertical[j - 1] + vertical[j + 1]
+            if (j + own_col) & 1 == 0:  # a site of the row's colour (compiles to selects)
+                own[j], green[j] = centre, (vertical[j] + across + 2) >> 2
+                other[j] = (diagonal + 2) >> 2
+            else:  # green between two of them
+                own[j], green[j] = (across + 1) >> 1, centre
+                other[j] = (vertical[j] + 1) >> 1
+        red, blue = (own, other) if red_line else (other, own)
+        out = rgb[i].reshape(-1)
+        for j in range(1, width - 1):
+            out[3 * j], out[3 * j + 1], out[3 * j + 2] = red[j], green[j], blue[j]
+        out[0:3] = out[3:6]
+        out[3 * width - 3 :] = out[3 * width - 6 : 3 * width - 3]
     rgb[0] = rgb[1]
     rgb[height - 1] = rgb[height - 2]
 
@@ -306,9 +310,11 @@ def _compiled_kernels() -> None:
     """One signature each, for the read-only frame bytes; later compiles are disabled."""
     frame = numba.types.Array(numba.uint8, 1, "C", readonly=True)
     out = numba.uint8[:, :, ::1]
-    _yuv422_to_rgb.compile((frame, *[numba.intp] * 5, out))
-    _demosaic.compile((frame, *[numba.intp] * 3, out))
-    for kernel in (_yuv422_to_rgb, _demosaic):
+    kernels = (_uyvy_to_rgb, _yuyv_to_rgb, _demosaic)
+    for kernel in kernels[:2]:
+        kernel.compile((frame, numba.intp, out))
+    _demosaic.compile((frame, numba.intp, numba.intp, numba.intp, out))
+    for kernel in kernels:
         kernel.disable_compile()
 
 
