@@ -29,6 +29,7 @@ DEPTH_BUFFER = 30
 class Camera:
     intrinsics: Intrinsics
     frame_id: str
+    size: tuple[int, int]  # (width, height) the calibration is for; (0, 0) when not given
 
 
 def stamp_s(stamp) -> float:
@@ -95,6 +96,12 @@ class DepthInput:
                 "depth_without_camera_info",
                 f"no usable camera_info yet on {self._camera_info_topic()}: depth not used",
             )
+        if camera.size not in ((0, 0), (width, height)):
+            return self._refuse(
+                "camera_info_size_mismatch",
+                f"camera_info is for {camera.size[0]}x{camera.size[1]} images, not the colour "
+                f"image's {width}x{height}: its K does not apply, depth not used",
+            )
         try:
             depth_m = depth_to_metres(
                 msg.data, msg.encoding, msg.height, msg.width, msg.step, msg.is_bigendian
@@ -114,7 +121,7 @@ class DepthInput:
         except PoseNetError as exc:
             self._refuse("camera_info_refused", f"camera_info refused: {exc}")
             return
-        self._camera = Camera(intrinsics, msg.header.frame_id)
+        self._camera = Camera(intrinsics, msg.header.frame_id, (msg.width, msg.height))
 
     def _refuse(self, counter: str, reason: str) -> None:
         self._stats.count(counter, reason)

@@ -23,6 +23,7 @@ COUNTERS: tuple[str, ...] = (
     "depth_refused",
     "depth_without_camera_info",
     "camera_info_refused",
+    "camera_info_size_mismatch",
 )
 
 

@@ -369,6 +369,19 @@ def test_an_unusable_camera_info_is_refused(client, node, rgb, k):
     assert_back_projected(*send(client, rgb, [(0.0, depth)], info=camera_info()), held)
 
 
+def test_a_camera_info_for_another_image_size_is_not_used(client, node, rgb):
+    baseline = counter(client, "camera_info_size_mismatch")
+    depth, held = depth_image(plane(*rgb.shape[:2], 2.5), "16UC1")
+    other = camera_info()
+    other.width, other.height = 640, 480
+    assert_no_depth(*send(client, rgb, [(0.0, depth)], info=other))
+    assert wait_counter_above(client, "camera_info_size_mismatch", baseline) == baseline + 1
+    assert "camera_info is for 640x480 images, not the colour image's 512x512" in node.log()
+    same = camera_info()
+    same.width, same.height = rgb.shape[1], rgb.shape[0]
+    assert_back_projected(*send(client, rgb, [(0.0, depth)], info=same), held)
+
+
 # ---------------------------------------------------------------------------- markers
 def test_markers_show_each_person_in_the_camera_frame(client, rgb):
     people = np.hstack([rgb, load_image(DATA_DIR / "astronaut_mirrored.jpg")])
