@@ -184,7 +184,10 @@ def to_rgb(
         raise InvalidImageError(
             f"step {step} is shorter than a row of {width} {encoding} pixels ({row_bytes} bytes)"
         )
-    buffer = np.frombuffer(data, dtype=np.uint8)
+    try:
+        buffer = np.frombuffer(data, dtype=np.uint8)
+    except (TypeError, ValueError, BufferError) as exc:
+        raise InvalidImageError(f"data is not a contiguous buffer of bytes ({exc})") from None
     if buffer.size != step * height:
         raise InvalidImageError(
             f"data has {buffer.size} bytes, expected step*height = {step * height}"

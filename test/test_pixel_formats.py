@@ -202,3 +202,9 @@ def test_any_buffer_object_is_accepted():
     results = [to_rgb("yuyv", kind(rows.tobytes()), 3, 4, 8) for kind in kinds]
     for result in results[1:]:
         np.testing.assert_array_equal(result, results[0])
+
+
+@pytest.mark.parametrize("data", [np.zeros((3, 16), np.uint8)[:, ::2], "not bytes", None])
+def test_data_that_is_no_byte_buffer_is_refused(data):
+    with pytest.raises(InvalidImageError, match="data is not a contiguous buffer of bytes"):
+        to_rgb("mono8", data, 3, 8, 8)
