@@ -84,3 +84,14 @@ def test_colours_follow_the_track_id():
 def test_delete_all_alone():
     (marker,) = delete_all(HEADER).markers
     assert marker.action == Marker.DELETEALL
+
+
+def test_markers_of_successive_frames_do_not_share_state():
+    first = markers_msg(people([True] * 17)).markers
+    other = people([True] * 17, ids=[3])
+    other.header = Header(frame_id="elsewhere")
+    second = markers_msg(other).markers
+    assert {m.header.frame_id for m in first} == {"camera_color_optical_frame"}
+    assert {m.header.frame_id for m in second} == {"elsewhere"}
+    assert first[1].color == track_colour(1) and second[1].color == track_colour(3)
+    assert [m.scale.x for m in first[1:]] == [0.05, 0.02]
