@@ -33,6 +33,7 @@ setup(
         "gpu": ["cupy-cuda12x[ctk]>=14"],
         "dev": [
             "pytest>=8",
+            "pytest-timeout>=2.2",
             "opencv-python-headless>=4.10",  # the reference for pixel_formats in the tests
             "ruff>=0.6",
             "scikit-image>=0.22",

