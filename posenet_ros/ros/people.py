@@ -16,7 +16,7 @@ import numpy as np
 from posenet_ros.depth import DepthConfig, Intrinsics, poses_3d
 from posenet_ros.keypoints import NUM_KEYPOINTS
 from posenet_ros.smoothing import KeypointSmoother, SmoothingConfig
-from posenet_ros.tracking import PoseTracker
+from posenet_ros.tracking import UNTRACKED, PoseTracker
 from posenet_ros.types import Pose
 
 
@@ -72,7 +72,9 @@ class PeoplePipeline:
         with self._lock:
             settings = self._settings
             ids = (
-                self._tracker.update(poses, timestamp_s) if settings.tracking else [0] * len(poses)
+                self._tracker.update(poses, timestamp_s)
+                if settings.tracking
+                else [UNTRACKED] * len(poses)
             )
             if settings.smoothing:
                 poses = self._smoother.smooth(poses, ids, timestamp_s)
