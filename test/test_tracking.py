@@ -92,6 +92,33 @@ def test_unscored_keypoints_jumping_about_do_not_break_a_track() -> None:
     assert ids[4:] == [ids[4]] * 26 and ids[4] > 0
 
 
+def test_people_entering_and_leaving_leave_the_others_ids_alone() -> None:
+    tracker = PoseTracker()
+    ids = []
+    for f in range(40):
+        poses = [person(TALL, 120 + 2 * f, 240)]
+        if f >= 10:
+            poses.append(person(SHORT, 500 - 2 * f, 260))
+        if f < 25:
+            poses.append(person(SHORT, 300, 100 + f))
+        ids.append(tracker.update(poses, f * FRAME_S))
+    assert {frame[0] for frame in ids[4:]} == {ids[4][0]}  # the first person throughout
+    entering = {frame[1] for frame in ids[14:]}
+    leaving = {frame[-1] for frame in ids[4:25]}
+    assert len(entering) == len(leaving) == 1
+    assert len({ids[4][0], *entering, *leaving}) == 3 and UNTRACKED not in entering | leaving
+
+
+def test_a_pose_without_scored_keypoints_is_still_tracked() -> None:
+    tracker = PoseTracker(TrackerConfig(initialization_delay=1))
+    ids = []
+    for f in range(6):
+        pose = person(SHORT, 200 + 3 * f, 200)
+        pose.keypoints[:, 2] = 0.0
+        ids.append(tracker.update([pose], f * FRAME_S)[0])
+    assert ids[0] == UNTRACKED and ids[1:] == [ids[1]] * 5 and ids[1] > 0
+
+
 def test_ids_are_never_reused_even_after_reset() -> None:
     tracker = PoseTracker(TrackerConfig(initialization_delay=0))
     seen: list[int] = []
