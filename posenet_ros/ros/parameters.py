@@ -6,7 +6,8 @@ the node and the core library cannot disagree about what is valid.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 
 from rcl_interfaces.msg import (
@@ -46,6 +47,15 @@ SMOOTHING_DESCRIPTIONS = {
     "forget_after_s": "s; a track unseen for longer restarts its filter",
 }
 DEPTH_SYNC_SLOP_RANGE = (0.0, 1.0)
+
+# The cameras one node serves, read once at start (each has its own topics and subscriptions).
+# Not in PARAMETERS: it cannot change live, and ROS cannot type an empty list's default
+# (``[]`` is taken for a byte array), so it is declared by type alone (see cameras_descriptor).
+CAMERAS = "cameras"
+SINGLE_CAMERA = ""  # the name of the one camera of a node without ``cameras``: topics unprefixed
+# A camera name is a relative ROS name: tokens of letters, digits and _, not starting with a
+# digit, joined by "/" (front, left_wrist, arm/left).
+_CAMERA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*")
 
 
 @dataclass(frozen=True)
@@ -272,6 +282,54 @@ def check_node_values(values: Mapping[str, object]) -> None:
         raise InvalidConfigError(
             f"invalid input_transport {transport!r}: expected one of {', '.join(INPUT_TRANSPORTS)}"
         )
+
+
+def cameras_descriptor() -> ParameterDescriptor:
+    """``cameras``: a string array, declared without a default (unset = one unnamed camera).
+
+    Declared as ``declare_parameter(CAMERAS, Parameter.Type.STRING_ARRAY, descriptor)``, which
+    rclpy has taken since Galactic (Humble's 3.3 included): an override from the command
+    line or a params file sets it, an empty YAML list leaves it unset.
+    """
+    return ParameterDescriptor(
+        name=CAMERAS,
+        type=ParameterType.PARAMETER_STRING_ARRAY,
+        description="names of the cameras this node serves with one model: camera NAME reads "
+        "'NAME/image' and publishes 'NAME/poses', 'NAME/poses/image' (with depth 'NAME/depth', "
+        "'NAME/camera_info' in, 'NAME/poses_3d', 'NAME/markers' out). Unset or empty: one "
+        "camera on 'image'. Read at start only: a change needs a restart",
+        additional_constraints="distinct relative ROS names (letters, digits, _, / between "
+        "tokens), e.g. [front, back]",
+    )
+
+
+def camera_names(value: Sequence[str] | None) -> tuple[str, ...]:
+    """The validated camera names; unset or empty is the one unnamed camera (``SINGLE_CAMERA``).
+
+    Raises ``InvalidConfigError`` naming the bad name.
+    """
+    if not value:
+        return (SINGLE_CAMERA,)
+    names = tuple(value)
+    for name in names:
+        if not isinstance(name, str) or not _CAMERA_NAME.fullmatch(name):
+            raise InvalidConfigError(
+                f"invalid camera name {name!r} in {CAMERAS}: expected a relative ROS name "
+                "(letters, digits and _, not starting with a digit, / between tokens)"
+            )
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise InvalidConfigError(f"camera {', '.join(map(repr, repeated))} repeated in {CAMERAS}")
+    return names
+
+
+def cameras_change_refused(serving: Sequence[str]) -> str:
+    """Why a live change of ``cameras`` is refused (topics and subscriptions are per camera)."""
+    shown = "unset (one camera on 'image')" if tuple(serving) == (SINGLE_CAMERA,) else list(serving)
+    return (
+        f"{CAMERAS} cannot change while the node runs (it serves {shown}): restart the node "
+        "with the new list"
+    )
 
 
 def parameter_value(config: EstimatorConfig, name: str) -> object:

@@ -12,8 +12,13 @@ from posenet_ros.config import EstimatorConfig  # noqa: E402
 from posenet_ros.depth import DepthConfig  # noqa: E402
 from posenet_ros.errors import InvalidConfigError  # noqa: E402
 from posenet_ros.ros.parameters import (  # noqa: E402
+    CAMERAS,
     CONFIG_FIELDS,
     PARAMETERS,
+    SINGLE_CAMERA,
+    camera_names,
+    cameras_change_refused,
+    cameras_descriptor,
     check_node_values,
     estimator_config,
     parameter_value,
@@ -157,3 +162,58 @@ def test_unknown_transport_is_refused():
     check_node_values({"input_transport": "compressed"})
     with pytest.raises(InvalidConfigError, match="input_transport 'theora'"):
         check_node_values({"input_transport": "theora"})
+
+
+def test_no_cameras_is_the_one_unnamed_camera():
+    assert camera_names(None) == camera_names([]) == (SINGLE_CAMERA,) == ("",)
+    assert camera_names(["front", "back", "arm/left_wrist"]) == ("front", "back", "arm/left_wrist")
+
+
+@pytest.mark.parametrize(
+    ("names", "message"),
+    [
+        (["front", ""], "invalid camera name '' in cameras"),
+        (["2nd"], "invalid camera name '2nd'"),
+        (["/front"], "invalid camera name '/front'"),
+        (["front/"], "invalid camera name 'front/'"),
+        (["front cam"], "invalid camera name 'front cam'"),
+        (["front", "back", "front"], "camera 'front' repeated in cameras"),
+    ],
+)
+def test_invalid_camera_names_name_themselves(names, message):
+    with pytest.raises(InvalidConfigError, match=message):
+        camera_names(names)
+
+
+def test_a_cameras_change_is_refused_with_what_is_served_and_the_remedy():
+    assert cameras_change_refused(("front", "back")) == (
+        "cameras cannot change while the node runs (it serves ['front', 'back']): restart "
+        "the node with the new list"
+    )
+    assert "unset (one camera on 'image')" in cameras_change_refused((SINGLE_CAMERA,))
+
+
+@pytest.mark.parametrize(
+    ("arguments", "declared"),
+    [
+        ([], None),
+        (["-p", "cameras:=[front,back]"], ["front", "back"]),
+    ],
+)
+def test_cameras_is_declared_as_a_string_array_without_a_default(arguments, declared):
+    """How the node declares it: unset without an override, the override's list with one."""
+    import rclpy
+    from rclpy.parameter import Parameter
+
+    context = rclpy.Context()
+    rclpy.init(args=["node", "--ros-args", *arguments], context=context)
+    try:
+        node = rclpy.create_node("posenet", context=context)
+        parameter = node.declare_parameter(
+            CAMERAS, Parameter.Type.STRING_ARRAY, cameras_descriptor()
+        )
+        assert parameter.value == declared
+        assert node.describe_parameter(CAMERAS).type == ParameterType.PARAMETER_STRING_ARRAY
+        node.destroy_node()
+    finally:
+        rclpy.try_shutdown(context=context)
