@@ -90,6 +90,7 @@ test: setup
 # requirements-ros.txt with jazzy -> kilted, less the two packages Kilted does not have.
 KILTED_VENV ?= .venv-kilted
 KILTED_ENV := . $(KILTED_VENV)/bin/activate && . install-kilted/setup.sh
+KILTED_TESTS ?= test/ros
 setup-kilted: install-kilted/.build-stamp
 
 $(KILTED_VENV)/.core-stamp: setup.py
@@ -117,7 +118,7 @@ test-kilted:
 else
 test-kilted: setup-kilted
 	$(KILTED_VENV)/bin/posenet-ros prepare
-	$(KILTED_ENV) && POSENET_REQUIRE_ROS=1 pytest -q test/ros
+	$(KILTED_ENV) && POSENET_REQUIRE_ROS=1 pytest -q $(KILTED_TESTS)
 endif
 
 # The core (no ROS) on Python 3.10, Humble's and JetPack 6's, when a python3.10 is on PATH or
