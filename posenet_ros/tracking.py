@@ -9,7 +9,7 @@ tentative until matched on ``initialization_delay`` further frames in a row (a m
 as in DeepSORT), then gets the next id; a confirmed track missing from ``expiry_frames`` frames
 in a row ends.
 
-Libraries: norfair was evaluated first, as the issue asks: it tracks keypoint sets natively
+Libraries: norfair, the usual choice, tracks keypoint sets natively
 with the same kind of filter. Its last release (2.3.0) pins ``numpy<2``; installing it would
 downgrade numpy 2.4 to 1.26 under ONNX Runtime, numba and CuPy. Its maintained fork
 ``norfair-enough`` 2.4.3 installs cleanly and tracked the test scenes right, but at 5 people

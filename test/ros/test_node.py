@@ -19,6 +19,8 @@ from .requirements import require_ros_build
 
 require_ros_build()
 
+from rclpy.parameter import Parameter  # noqa: E402
+
 from posenet_ros.estimator import PoseEstimator  # noqa: E402
 from posenet_ros.image_io import load_image  # noqa: E402
 from posenet_ros.ros.parameters import PARAMETERS, estimator_config  # noqa: E402
@@ -225,7 +227,10 @@ def _out_of_range(name: str) -> str:
 
 
 def _wrong_type(expected: str, got: str) -> str:
-    return f"Wrong parameter type, expected 'Type.{expected}' got 'Type.{got}'"
+    # rclpy puts its Parameter.Type in the reason: 'Type.BOOL' where it is an Enum (Humble,
+    # Jazzy), the number '1' where it is an IntEnum (Kilted).
+    types = Parameter.Type
+    return f"Wrong parameter type, expected '{types[expected]}' got '{types[got]}'"
 
 
 INVALID = [
