@@ -17,9 +17,12 @@ horizontal first), stored as float32, then ``/ 127.5 - 1`` in float32. One compi
 kernel does pad + resize + normalise separably into the reused tensor, with index and weight
 tables built once per frame geometry, and skips the output rows/columns that only see
 padding: about 0.25-0.3 ms per frame at 257 and 0.6 ms at 513 on the 2-core development CPU
-(the banded NumPy version it replaced took 0.5-1.2 and 2-3.6 ms). It compiles once per
-machine (about 0.7 s, cached on disk by numba); loading it takes about 0.1 s on first use,
-which ``warm_up`` moves to start-up.
+(the banded NumPy version it replaced took 0.5-1.2 and 2-3.6 ms). Output rows are shared
+with a helper thread while ONNX Runtime's threads sleep (``posenet_ros.row_sharing``), per
+frame geometry only while that is faster than running alone: on the loaded 2-core machine
+the fastest of 300 calls went from 0.51 to 0.31 ms at 257 and 1.09 to 0.61 ms at 513, the
+median stayed within 0.01 ms. It compiles once per machine (about 0.7 s, cached on disk by
+numba); loading it takes about 0.1 s on first use, which ``warm_up`` moves to start-up.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ import numba
 import numpy as np
 
 from posenet_ros.config import EstimatorConfig
+from posenet_ros.row_sharing import Pacing, RowSharer
 from posenet_ros.types import Pose
 
 NORMALISE_SCALE = np.float32(127.5)
@@ -45,6 +49,7 @@ log = logging.getLogger(__name__)
 
 _CACHED_PLANS = 4  # distinct frame geometries kept (ROS streams use one or two)
 _compile_lock = threading.Lock()
+_ROW_SHARER = RowSharer()  # output rows split with a helper thread (GIL-free kernel)
 
 
 class Padding(NamedTuple):
@@ -219,18 +224,29 @@ def _lerp_row(image: np.ndarray, row: int, cols: _Axis, out: np.ndarray) -> None
 
 
 @_compiled
-def _resize(image: np.ndarray, rows: _Axis, cols: _Axis, out: np.ndarray, normalise: bool) -> None:
-    """Resize ``image`` into the active window of the C-contiguous ``out`` (out_h, out_w, 3).
+def _resize(
+    image: np.ndarray,
+    rows: _Axis,
+    cols: _Axis,
+    out: np.ndarray,
+    normalise: bool,
+    first: int,
+    stop: int,
+) -> None:
+    """Resize ``image`` into rows ``first:stop`` of the active window of the C-contiguous
+    ``out`` (out_h, out_w, 3).
 
     Each frame row is lerped horizontally once into one of two row slots: output rows sample
     frame rows in order, so two slots cover every reuse. Row -1 is a padding row (zeros).
+    Every output row is computed the same way whatever the range, so ranges can run on
+    different threads.
     """
     width = 3 * cols.frac.size
     lerped = np.empty((2, width), np.float64)
     held = np.full(2, -2)  # the frame row in each slot, -1 for a padding row
     scale, shift = np.float32(127.5), np.float32(1.0)
     first_col = 3 * cols.start
-    for i in range(rows.frac.size):
+    for i in range(first, stop):
         top = rows.index[0, i] if rows.inside[0, i] else -1
         bottom = rows.index[1, i] if rows.inside[1, i] else -1
         if held[0] != top and held[1] != top:
@@ -264,7 +280,9 @@ def _compiled_kernel() -> Callable:
     axis = numba.typeof(_axis(1, 0, 0, 1, False))
     for dtype in (numba.uint8, numba.float64):
         image = numba.types.Array(dtype, 3, "A", readonly=True)
-        _resize.compile((image, axis, axis, numba.float32[:, :, ::1], numba.boolean))
+        _resize.compile(
+            (image, axis, axis, numba.float32[:, :, ::1], numba.boolean, numba.intp, numba.intp)
+        )
     _resize.disable_compile()
     return _resize
 
@@ -287,6 +305,7 @@ class BilinearResizer:
         self._shapes = ((height, width, 3), (out_h, out_w, 3))
         self._rows = _axis(height, padding.top, padding.bottom, out_h, False)
         self._cols = _axis(width, padding.left, padding.right, out_w, mirror)
+        self._pacing = Pacing()  # whether sharing rows with the helper pays, for this geometry
 
     def run(self, image: np.ndarray, out: np.ndarray, normalise: bool = False) -> np.ndarray:
         """Resize an (H, W, 3) ``image`` into ``out``, a C-contiguous float32 (out_h, out_w, 3)
@@ -302,7 +321,12 @@ class BilinearResizer:
             )
         if image.dtype != np.uint8:  # float images: float64 holds every value exactly
             image = np.asarray(image, np.float64)
-        _kernel()(image, self._rows, self._cols, out, normalise)
+        kernel, rows, cols = _kernel(), self._rows, self._cols
+        _ROW_SHARER.run(
+            lambda first, stop: kernel(image, rows, cols, out, normalise, first, stop),
+            rows.frac.size,
+            self._pacing,
+        )
         return out
 
     def resize_into(self, image: np.ndarray, out: np.ndarray) -> np.ndarray:

@@ -9,9 +9,10 @@ from core_fakes import KEYPOINT_LOGIT, KEYPOINT_X, KEYPOINT_Y, FakeBackend, fixe
 from posenet_ros.backends.base import NetworkOutputs
 from posenet_ros.config import EstimatorConfig
 from posenet_ros.errors import InvalidConfigError, InvalidImageError
-from posenet_ros.estimator import PoseEstimator, StageTimings
+from posenet_ros.estimator import PoseEstimator, StageTimings, filter_and_scale
 from posenet_ros.keypoints import PART_IDS
-from posenet_ros.preprocess import InputTransform, input_transform
+from posenet_ros.preprocess import InputTransform, Padding, input_transform
+from posenet_ros.types import Pose
 
 CONFIG = EstimatorConfig(input_resolution=33, output_stride=16)
 FRAME = np.random.default_rng(0).integers(0, 256, (40, 60, 3), dtype=np.uint8)
@@ -84,6 +85,30 @@ def test_min_keypoint_score_zeroes_weak_keypoints_and_keeps_all_17() -> None:
     np.testing.assert_array_equal(pose.keypoints[~weak], raw.keypoints[~weak])
     np.testing.assert_array_equal(pose.keypoints[:, :2], raw.keypoints[:, :2])
     assert pose.score == raw.score
+
+
+def test_filter_and_scale_maps_each_kept_pose_on_its_own() -> None:
+    # Three decoded poses in model-input pixels (33 x 33 input of a 40 x 60 frame padded by
+    # 10 rows above and below, mirrored): the 0.2 pose is dropped, the others keep their
+    # order and scores, and only their own weak keypoints are zeroed.
+    rng = np.random.default_rng(1)
+    decoded = [Pose(score, rng.uniform(0, 33, (17, 3))) for score in (0.9, 0.2, 0.6)]
+    for pose in decoded:
+        pose.keypoints[:, 2] = rng.uniform(0, 1, 17)
+    originals = [pose.keypoints.copy() for pose in decoded]
+    transform = InputTransform(40, 60, 33, 33, Padding(10, 10, 0, 0), flip_output=True)
+    config = CONFIG.with_changes(min_pose_score=0.5, min_keypoint_score=0.4)
+    kept = filter_and_scale(decoded, transform, config)
+    assert [pose.score for pose in kept] == [0.9, 0.6]
+    for pose, raw in zip(kept, (originals[0], originals[2]), strict=True):
+        x = WIDTH - 1 - raw[:, 0] * SCALE
+        y = raw[:, 1] * SCALE - PAD_TOP
+        score = np.where(raw[:, 2] < 0.4, 0.0, raw[:, 2])
+        np.testing.assert_allclose(pose.keypoints, np.stack([x, y, score], axis=1), atol=1e-12)
+        assert pose.keypoints.shape == (17, 3) and pose.keypoints.dtype == np.float64
+    for pose, raw in zip(decoded, originals, strict=True):  # the decoder's arrays untouched
+        np.testing.assert_array_equal(pose.keypoints, raw)
+    assert filter_and_scale(decoded, transform, config.with_changes(min_pose_score=1.0)) == []
 
 
 def test_set_config_refuses_rebuild_fields_and_invalid_values() -> None:

@@ -25,6 +25,7 @@ from posenet_ros.preprocess import (
     valid_input_resolution,
     warm_up,
 )
+from posenet_ros.row_sharing import MIN_ROWS, RowSharer
 from posenet_ros.types import Pose
 
 
@@ -163,6 +164,23 @@ def test_padded_resize_matches_tfjs_on_the_padded_image(height: int, width: int,
     np.testing.assert_array_equal(got, tfjs_resize(padded(image, padding), side, side))
 
 
+@pytest.mark.parametrize(
+    ("height", "width", "side", "pieces"),
+    [(120, 90, 97, 5), (60, 200, 129, 7), (300, 280, 65, 3), (97, 97, 97, 97)],
+)
+def test_resize_in_row_pieces_matches_tfjs(
+    monkeypatch: pytest.MonkeyPatch, height: int, width: int, side: int, pieces: int
+) -> None:
+    # Pieces start with empty row slots (on whichever thread takes them): every output row,
+    # at piece starts and ends too, must still come out bit for bit.
+    monkeypatch.setattr(preprocess, "_ROW_SHARER", RowSharer(pieces=pieces, min_rows=1))
+    monkeypatch.setattr(preprocess, "Pacing", lambda: None)  # no pacing: always in pieces
+    image = random_image(height, width, seed=pieces)
+    padding = aspect_padding(height, width, side, side)
+    got = resize_bilinear(image, (side, side), padding)
+    np.testing.assert_array_equal(got, tfjs_resize(padded(image, padding), side, side))
+
+
 def test_mirrored_resize_is_the_resize_of_the_mirrored_image() -> None:
     image = random_image(11, 14, seed=3)
     got = resize_bilinear(image, (9, 9), mirror=True)
@@ -241,6 +259,18 @@ def test_preprocessor_tensor_is_normalised_resize(height: int, width: int) -> No
     expected = resized / np.float32(127.5) - np.float32(1.0)
     np.testing.assert_array_equal(tensor[0], expected)
     assert tensor.min() >= -1.0 and tensor.max() <= 1.0
+
+
+def test_preprocessor_splits_large_inputs_into_row_pieces_exactly() -> None:
+    # The first call runs alone (its time is the reference), the second one in pieces.
+    image = random_image(100, 150, seed=7)
+    preprocessor = Preprocessor()
+    for _ in range(2):
+        tensor, transform = preprocessor(image, EstimatorConfig(input_resolution=129))
+        assert tensor.shape[1] >= MIN_ROWS  # the default sharer splits it
+        resized = tfjs_resize(padded(image, transform.padding), 129, 129)
+        expected = resized / np.float32(127.5) - np.float32(1.0)
+        np.testing.assert_array_equal(tensor[0], expected)
 
 
 def test_preprocessor_0x_mode_mirrors_the_image() -> None:
