@@ -25,6 +25,10 @@ COUNTERS: tuple[str, ...] = (
     "camera_info_refused",
     "camera_info_size_mismatch",
 )
+# Where a frame's time goes in the node, reported as ``<stage>_median_ms``: handover (from the
+# subscription callback to the inference thread taking the frame), conversion (message to
+# RGB), estimation (the core ``estimate``), publish (people pipeline, messages, publishing).
+STAGES: tuple[str, ...] = ("handover", "conversion", "estimation", "publish")
 
 
 class NodeStats:
@@ -35,6 +39,7 @@ class NodeStats:
         self._done_times: deque[float] = deque()
         self._latencies_s: deque[float] = deque(maxlen=LATENCY_SAMPLES)
         self._processing_s: deque[float] = deque(maxlen=LATENCY_SAMPLES)
+        self._stage_s = {stage: deque(maxlen=LATENCY_SAMPLES) for stage in STAGES}
         self.received = 0
         self.processed = 0
         self.bad_frames = 0
@@ -60,6 +65,17 @@ class NodeStats:
         """Conversion + estimation time of one frame (what the worker itself spends)."""
         with self._lock:
             self._processing_s.append(seconds)
+
+    def stage_time(self, stage: str, seconds: float) -> None:
+        """Time one frame spent in one of ``STAGES``."""
+        with self._lock:
+            self._stage_s[stage].append(seconds)
+
+    def stage_ms(self, stage: str) -> tuple[float, float]:
+        """(median, p99) in ms of one of ``STAGES``; (nan, nan) before the first frame."""
+        with self._lock:
+            samples = np.array(self._stage_s[stage])
+        return _median_p99_ms(samples)
 
     def failed(self, reason: str, *, bad_frame: bool) -> None:
         """Count a bad input frame (``bad_frame``) or an inference/publish error."""
@@ -104,23 +120,30 @@ class NodeStats:
         median, p99 = self.latency_ms()
         processing_median, processing_p99 = self.processing_ms()
         fps = self.fps()
+        stages = {f"{stage}_median_ms": f"{self.stage_ms(stage)[0]:.2f}" for stage in STAGES}
         with self._lock:
             recent_error = time.monotonic() - self._last_error_time < RECENT_ERROR_S
-            values = {
-                "backend": backend,
-                "fps": f"{fps:.2f}",
-                "latency_median_ms": f"{median:.1f}",
-                "latency_p99_ms": f"{p99:.1f}",
-                "processing_median_ms": f"{processing_median:.1f}",
-                "processing_p99_ms": f"{processing_p99:.1f}",
-                "frames_received": str(self.received),
-                "frames_processed": str(self.processed),
-                "frames_dropped": str(dropped),
-                "bad_frames": str(self.bad_frames),
-                "errors": str(self.errors),
-                "last_error": self.last_error,
-                "rebuilding": str(rebuilding).lower(),
-            } | {name: str(n) for name, n in self.counters.items()}
+            values = (
+                {
+                    "backend": backend,
+                    "fps": f"{fps:.2f}",
+                    "latency_median_ms": f"{median:.1f}",
+                    "latency_p99_ms": f"{p99:.1f}",
+                    "processing_median_ms": f"{processing_median:.1f}",
+                    "processing_p99_ms": f"{processing_p99:.1f}",
+                }
+                | stages
+                | {
+                    "frames_received": str(self.received),
+                    "frames_processed": str(self.processed),
+                    "frames_dropped": str(dropped),
+                    "bad_frames": str(self.bad_frames),
+                    "errors": str(self.errors),
+                    "last_error": self.last_error,
+                    "rebuilding": str(rebuilding).lower(),
+                }
+                | {name: str(n) for name, n in self.counters.items()}
+            )
         if recent_error:
             level, message = DiagnosticStatus.WARN, f"recent error: {self.last_error}"
         elif rebuilding:

@@ -18,6 +18,7 @@ from posenet_ros.draw import draw_poses
 from posenet_ros.errors import InvalidConfigError
 from posenet_ros.estimator import PoseEstimator
 from posenet_ros.msg import Poses, Poses3D
+from posenet_ros.pixel_formats import warm_up
 from posenet_ros.ros.depth_input import DepthInput, stamp_s
 from posenet_ros.ros.diagnostics import NodeStats
 from posenet_ros.ros.estimator_holder import EstimatorHolder
@@ -71,6 +72,7 @@ class PoseNetNode(Node):
             self._slot, self._estimate, self._publish, self._stats, self.get_logger()
         )
         self._worker.start()
+        warm_up()
 
     def destroy_node(self) -> None:
         """Stop the inference thread (waits for the frame in progress), then the node."""

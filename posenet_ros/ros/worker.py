@@ -57,12 +57,19 @@ class InferenceWorker:
             self._process(frame)
 
     def _process(self, frame: Frame) -> None:
+        stats = self._stats
         try:
             started = time.perf_counter()
+            stats.stage_time("handover", time.monotonic() - frame.received_s)
             rgb = frame.to_rgb(frame.msg)
+            converted = time.perf_counter()
             poses = self._estimate(rgb)
-            self._stats.processing_time(time.perf_counter() - started)
+            estimated = time.perf_counter()
+            stats.stage_time("conversion", converted - started)
+            stats.stage_time("estimation", estimated - converted)
+            stats.processing_time(estimated - started)
             self._publish(frame, rgb, poses)
+            stats.stage_time("publish", time.perf_counter() - estimated)
         except InvalidImageError as exc:
             self._fail(f"bad frame dropped: {exc}", bad_frame=True)
         # The thread's boundary: an inference or publish failure is counted and logged, and the

@@ -71,3 +71,13 @@ def test_depth_counters_are_reported_and_problems_warn():
         "1",
         "depth image refused: 10x10 is not 20x20",
     )
+
+
+def test_stage_medians_are_reported():
+    stats = NodeStats()
+    assert values(stats.status("posenet", "b", 0, False))["estimation_median_ms"] == "nan"
+    for stage, seconds in (("conversion", 0.0005), ("estimation", 0.004), ("estimation", 0.006)):
+        stats.stage_time(stage, seconds)
+    got = values(stats.status("posenet", "b", 0, False))
+    assert (got["conversion_median_ms"], got["estimation_median_ms"]) == ("0.50", "5.00")
+    assert (got["handover_median_ms"], got["publish_median_ms"]) == ("nan", "nan")
