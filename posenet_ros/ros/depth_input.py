@@ -17,6 +17,7 @@ from sensor_msgs.msg import CameraInfo, Image
 from posenet_ros.depth import Intrinsics, depth_to_metres
 from posenet_ros.errors import PoseNetError
 from posenet_ros.ros.diagnostics import NodeStats
+from posenet_ros.ros.parameters import SINGLE_CAMERA, camera_topic
 from posenet_ros.ros.people import DepthView
 from posenet_ros.stamp_sync import NearestStamp
 
@@ -37,10 +38,16 @@ def stamp_s(stamp) -> float:
 
 
 class DepthInput:
-    def __init__(self, node: Node, stats: NodeStats) -> None:
+    """The depth input of one camera: ``CAMERA/depth`` and ``CAMERA/camera_info`` (``depth``
+    and ``camera_info`` for the one camera of a node without ``cameras``)."""
+
+    def __init__(
+        self, node: Node, stats: NodeStats, camera: str = SINGLE_CAMERA, logger=None
+    ) -> None:
         self._node = node
         self._stats = stats
-        self._logger = node.get_logger()
+        self._camera_name = camera
+        self._logger = logger or node.get_logger()
         self._subscriptions: list = []
         self._buffer: NearestStamp = NearestStamp(DEPTH_BUFFER)
         self._camera: Camera | None = None
@@ -63,9 +70,17 @@ class DepthInput:
             self._logger.info("depth off: unsubscribed from depth and camera_info")
             return
         self._subscriptions = [
-            self._node.create_subscription(Image, "depth", self._on_depth, qos_profile_sensor_data),
             self._node.create_subscription(
-                CameraInfo, "camera_info", self._on_camera_info, qos_profile_sensor_data
+                Image,
+                camera_topic(self._camera_name, "depth"),
+                self._on_depth,
+                qos_profile_sensor_data,
+            ),
+            self._node.create_subscription(
+                CameraInfo,
+                camera_topic(self._camera_name, "camera_info"),
+                self._on_camera_info,
+                qos_profile_sensor_data,
             ),
         ]
         names = " and ".join(s.topic_name for s in self._subscriptions)
@@ -133,4 +148,8 @@ class DepthInput:
 
     def _camera_info_topic(self) -> str:
         subscriptions = self._subscriptions  # may be emptied by a parameter change meanwhile
-        return subscriptions[1].topic_name if subscriptions else "camera_info"
+        return (
+            subscriptions[1].topic_name
+            if subscriptions
+            else camera_topic(self._camera_name, "camera_info")
+        )

@@ -323,6 +323,11 @@ def camera_names(value: Sequence[str] | None) -> tuple[str, ...]:
     return names
 
 
+def camera_topic(camera: str, topic: str) -> str:
+    """A camera's relative topic: ``front/poses`` of camera ``front``; ``poses`` unnamed."""
+    return f"{camera}/{topic}" if camera else topic
+
+
 def cameras_change_refused(serving: Sequence[str]) -> str:
     """Why a live change of ``cameras`` is refused (topics and subscriptions are per camera)."""
     shown = "unset (one camera on 'image')" if tuple(serving) == (SINGLE_CAMERA,) else list(serving)

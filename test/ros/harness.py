@@ -242,6 +242,30 @@ class Client:
         """The node's diagnostics values once no model rebuild is pending."""
         return self.wait_diagnostics(lambda values: values.get("rebuilding") == "false")
 
+    def camera(self, name: str, image_topic: str = "") -> CameraTopics:
+        """The topics of camera ``name`` of a multi-camera node in this client's namespace
+        (``image_topic``: where its ``image`` is remapped to, if it is)."""
+        return CameraTopics(self.node, f"{self.namespace}/{name}", image_topic)
+
+    def wait_statuses(self, predicate) -> dict[str, dict]:
+        """The first /diagnostics array, published from now on, whose {status name: values}
+        satisfies ``predicate``."""
+        after_ns = time.time_ns()
+        deadline = time.monotonic() + WAIT_S
+        last = {}
+        while time.monotonic() < deadline:
+            try:
+                array_msg = self.diagnostics.get(timeout=2.0)
+            except queue.Empty:
+                continue
+            stamp = array_msg.header.stamp
+            if stamp.sec * 1_000_000_000 + stamp.nanosec <= after_ns:
+                continue
+            last = {s.name: {kv.key: kv.value for kv in s.values} for s in array_msg.status}
+            if predicate(last):
+                return last
+        raise AssertionError(f"diagnostics never matched; last: {last}")
+
     def wait_diagnostics(self, predicate) -> dict:
         """The first diagnostics values, published from now on, that satisfy ``predicate``."""
         after_ns = time.time_ns()
@@ -260,6 +284,34 @@ class Client:
                 if predicate(last):
                     return last
         raise AssertionError(f"diagnostics never matched; last: {last}")
+
+
+class CameraTopics:
+    """One camera of a multi-camera node, seen from the test: its ``image`` publishers (raw
+    reliable and best effort) and its ``poses`` queue, under ``prefix`` (e.g. ``/ns/front``);
+    the image on ``image_topic`` instead when given (a remapped camera)."""
+
+    def __init__(self, node, prefix: str, image_topic: str = "") -> None:
+        self.prefix = prefix
+        image_topic = image_topic or f"{prefix}/image"
+        reliable = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
+        self.raw = node.create_publisher(Image, image_topic, reliable)
+        self.best_effort = node.create_publisher(Image, image_topic, qos_profile_sensor_data)
+        self.poses: queue.Queue[Poses] = queue.Queue()
+        node.create_subscription(Poses, f"{prefix}/poses", self.poses.put, 10)
+
+    def infer(self, msg, timeout_s: float = WAIT_S) -> Poses:
+        """Publish ``msg`` (re-publishing until matched up with) and return its Poses."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            self.raw.publish(msg)
+            reply = self.wait_poses(msg.header, 1.0)
+            if reply is not None:
+                return reply
+        raise AssertionError(f"no {self.prefix}/poses for the image stamped {msg.header.stamp}")
+
+    def wait_poses(self, header: Header, timeout_s: float) -> Poses | None:
+        return wait_stamped(self.poses, header, timeout_s)
 
 
 def wait_stamped(received: queue.Queue, header: Header, timeout_s: float):
