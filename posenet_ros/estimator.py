@@ -23,6 +23,7 @@ import numpy as np
 
 from posenet_ros.backends.base import Backend, NetworkOutputs
 from posenet_ros.config import REBUILD_FIELDS, EstimatorConfig
+from posenet_ros.decode import warm_up as warm_up_decoders
 from posenet_ros.decode.multi_pose import decode_multiple_poses
 from posenet_ros.decode.single_pose import decode_single_pose
 from posenet_ros.errors import BackendUnavailableError, InvalidConfigError
@@ -89,6 +90,7 @@ class PoseEstimator:
         self._use(backend)
         self._preprocess = Preprocessor()
         warm_up()  # the resize kernel's compile or cache load, now rather than on a frame
+        warm_up_decoders()  # the same for the decoders' host kernels
         if self._run_frame is None:
             return
         try:

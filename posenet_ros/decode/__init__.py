@@ -5,7 +5,13 @@ One step per module, mirroring the reference: ``scores`` (sigmoid), ``argmax2d``
 ``nms`` -> ``multi_pose``. Inputs are the backend's (H, W, C) maps, NumPy or CuPy.
 """
 
+from posenet_ros.decode import multi_pose
 from posenet_ros.decode.multi_pose import decode_multiple_poses
 from posenet_ros.decode.single_pose import decode_single_pose
 
-__all__ = ["decode_multiple_poses", "decode_single_pose"]
+__all__ = ["decode_multiple_poses", "decode_single_pose", "warm_up"]
+
+
+def warm_up() -> None:
+    """Compile the host kernels (or load them from numba's cache) now, not on a frame."""
+    multi_pose.warm_up()

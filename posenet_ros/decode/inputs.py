@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 from types import ModuleType
@@ -49,6 +50,28 @@ def check_maps(**maps: Any) -> tuple[ModuleType, int, int]:
                 "like the heatmap"
             )
     return xp, size[0], size[1]
+
+
+# (names, (type, shape, dtype) per map) -> check_maps' result, for maps seen before.
+_KNOWN_MAPS: dict[tuple, tuple[ModuleType, int, int]] = {}
+_KNOWN_MAPS_LIMIT = 64
+
+
+def check_known_maps(names: tuple[str, ...], *arrays: Any) -> tuple[ModuleType, int, int]:
+    """``check_maps(**dict(zip(names, arrays)))``, run only for the first maps of each kind
+    (types, shapes and dtypes): frame after frame the backend returns the same kind. The
+    full check runs a dozen calls per map, which costs tens of µs right after inference."""
+    try:
+        key = (names, *[(type(a), a.shape, a.dtype) for a in arrays])
+        return _KNOWN_MAPS[key]
+    except (AttributeError, KeyError, TypeError):  # no shape / dtype, unhashable, or new
+        pass
+    result = check_maps(**dict(zip(names, arrays, strict=True)))
+    if len(_KNOWN_MAPS) >= _KNOWN_MAPS_LIMIT:
+        _KNOWN_MAPS.clear()
+    with contextlib.suppress(TypeError):  # the key was built: the maps have shape and dtype
+        _KNOWN_MAPS[key] = result
+    return result
 
 
 def check_stride(output_stride: object) -> int:

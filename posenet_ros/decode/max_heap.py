@@ -1,61 +1,53 @@
-"""The reference's max-heap, reproduced for its dequeue order among equal scores."""
+"""The reference's max-heap, reproduced for its dequeue order among equal scores.
+
+Any max-heap dequeues distinct scores in descending order; among equal scores the order
+depends on the heap's layout and its exact swaps. The reference's heap sits on a 0-based
+array with parent ``k // 2``, so slot 0 is the root with slot 1 as its only child and slot
+k >= 1 has children 2k and 2k + 1; it only swaps on a strict ``<``. ``heapq`` has another
+layout, hence these functions, compiled (``decode.compiled``) on parallel ``keys`` and
+``items`` arrays of which the first ``size`` slots are the heap.
+"""
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+import numpy as np
 
-T = TypeVar("T")
+from posenet_ros.decode.compiled import compiled
 
 
-class MaxHeap(Generic[T]):
-    """A priority queue that dequeues equal scores in the same order as the reference's.
+@compiled
+def heap_push(keys: np.ndarray, items: np.ndarray, size: int, key: float, item: int) -> int:
+    """Append at slot ``size``, then swim up past every parent with a smaller key; the new
+    size."""
+    keys[size], items[size] = key, item
+    k = size
+    while k > 0 and keys[k // 2] < keys[k]:
+        _swap(keys, items, k, k // 2)
+        k //= 2
+    return size + 1
 
-    Any max-heap dequeues distinct scores in descending order; among equal scores the order
-    depends on the heap's layout and its exact swaps. The reference's heap sits on a 0-based
-    array with parent ``k // 2``, so slot 0 is the root with slot 1 as its only child and
-    slot k >= 1 has children 2k and 2k + 1; it only swaps on a strict ``<``. ``heapq`` has
-    another layout, hence this class.
-    """
 
-    __slots__ = ("_items", "_keys")
+@compiled
+def heap_pop(keys: np.ndarray, items: np.ndarray, size: int) -> int:
+    """Remove the root: swap it with the last slot, drop it, sink the new root. The root
+    ends in slot ``size - 1``, the new size; ``IndexError`` on an empty heap."""
+    if size <= 0:
+        raise IndexError("pop from an empty heap")
+    _swap(keys, items, 0, size - 1)
+    last = size - 2
+    k = 0
+    while 2 * k <= last:
+        j = 2 * k
+        if j < last and keys[j] < keys[j + 1]:
+            j += 1
+        if not keys[k] < keys[j]:
+            break
+        _swap(keys, items, k, j)
+        k = j
+    return size - 1
 
-    def __init__(self) -> None:
-        self._keys: list[float] = []
-        self._items: list[T] = []
 
-    def __len__(self) -> int:
-        return len(self._keys)
-
-    def push(self, key: float, item: T) -> None:
-        """Append at the end, then swim up past every parent with a smaller key."""
-        keys = self._keys
-        keys.append(key)
-        self._items.append(item)
-        k = len(keys) - 1
-        while k > 0 and keys[k // 2] < keys[k]:
-            self._swap(k, k // 2)
-            k //= 2
-
-    def pop(self) -> tuple[float, T]:
-        """Remove the root: swap it with the last slot, drop it, sink the new root."""
-        keys = self._keys
-        if not keys:
-            raise IndexError("pop from an empty MaxHeap")
-        self._swap(0, len(keys) - 1)
-        key, item = keys.pop(), self._items.pop()
-        last = len(keys) - 1
-        k = 0
-        while 2 * k <= last:
-            j = 2 * k
-            if j < last and keys[j] < keys[j + 1]:
-                j += 1
-            if not keys[k] < keys[j]:
-                break
-            self._swap(k, j)
-            k = j
-        return key, item
-
-    def _swap(self, i: int, j: int) -> None:
-        keys, items = self._keys, self._items
-        keys[i], keys[j] = keys[j], keys[i]
-        items[i], items[j] = items[j], items[i]
+@compiled
+def _swap(keys: np.ndarray, items: np.ndarray, i: int, j: int) -> None:
+    keys[i], keys[j] = keys[j], keys[i]
+    items[i], items[j] = items[j], items[i]

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-import math
+import functools
 from typing import Any
 
+import numba
 import numpy as np
 
 from posenet_ros.arrays import to_host
-from posenet_ros.decode.inputs import check_maps, check_multi_pose_params, check_stride
+from posenet_ros.decode.compiled import LOGITS, compile_for, compiled
+from posenet_ros.decode.inputs import check_known_maps, check_multi_pose_params, check_stride
+from posenet_ros.decode.max_heap import heap_pop, heap_push
 from posenet_ros.decode.nms import instance_score, within_nms_radius
-from posenet_ros.decode.part_queue import candidate_mask, root_order
-from posenet_ros.decode.scores import heatmap_scores
-from posenet_ros.decode.traverse import HostMaps, Keypoints, decode_pose
+from posenet_ros.decode.part_queue import (
+    candidate_mask,
+    candidates,
+    kernel_logits,
+    thresholds,
+)
+from posenet_ros.decode.scores import heatmap_scores, sigmoid32
+from posenet_ros.decode.traverse import HostMaps, decode_pose
 from posenet_ros.errors import ModelError
 from posenet_ros.keypoints import NUM_KEYPOINTS
 from posenet_ros.types import Pose
@@ -37,63 +45,231 @@ def decode_multiple_poses(
     on the host after one device-to-host copy, in float64 like the reference's JS numbers.
     Keypoint scores only feed the output, so they are computed once all poses are found.
     """
+    stride, max_poses, squared_radius = _checked_params(
+        output_stride, max_pose_detections, score_threshold, nms_radius
+    )
+    xp, _, _ = check_known_maps(_HEADS, heatmap_logits, offsets, displacement_fwd, displacement_bwd)
+    try:
+        if xp is np:
+            keypoints, scores = _on_host(
+                heatmap_logits,
+                offsets,
+                displacement_fwd,
+                displacement_bwd,
+                stride,
+                score_threshold,
+                max_poses,
+                squared_radius,
+            )
+        else:  # everything the host needs, in one device-to-host copy
+            mask = candidate_mask(heatmap_logits, score_threshold)
+            logits, *maps, mask = to_host(
+                heatmap_logits, offsets, displacement_fwd, displacement_bwd, mask
+            )
+            flat = np.flatnonzero(mask)
+            root_scores = heatmap_scores(logits.take(flat))
+            keypoints, scores = _fetched_kernel()(
+                HostMaps.from_arrays(*maps, stride=stride),
+                kernel_logits(logits).reshape(-1),
+                flat,
+                root_scores,
+                max_poses,
+                squared_radius,
+            )
+    except (ValueError, OverflowError):  # a NaN / infinite position (``nearest_cell``)
+        raise ModelError("network outputs contain NaN or infinite values") from None
+    if not np.isfinite(scores).all():
+        raise ModelError("network outputs contain NaN or infinite scores")
+    return [
+        Pose(score=score, keypoints=k) for score, k in zip(scores.tolist(), keypoints, strict=True)
+    ]
+
+
+_HEADS = ("heatmap", "offsets", "displacement_fwd", "displacement_bwd")
+
+
+def _checked_params(
+    output_stride: object, max_pose_detections: object, score_threshold: object, nms_radius: object
+) -> tuple[int, int, float]:
+    """(stride, max poses, squared NMS radius), checked once per set of parameters."""
+    try:
+        return _checked_params_cached(
+            output_stride, max_pose_detections, score_threshold, nms_radius
+        )
+    except TypeError:  # an unhashable parameter: the check names it
+        return _checked_params_cached.__wrapped__(
+            output_stride, max_pose_detections, score_threshold, nms_radius
+        )
+
+
+@functools.lru_cache(maxsize=16, typed=True)  # typed: True is not the valid 1
+def _checked_params_cached(
+    output_stride: object, max_pose_detections: object, score_threshold: object, nms_radius: object
+) -> tuple[int, int, float]:
     stride = check_stride(output_stride)
     check_multi_pose_params(max_pose_detections, score_threshold, nms_radius)
-    _, _, width = check_maps(
-        heatmap=heatmap_logits,
-        offsets=offsets,
-        displacement_fwd=displacement_fwd,
-        displacement_bwd=displacement_bwd,
-    )
-    # Everything the host needs, in one device-to-host copy for CuPy maps.
-    host = to_host(
-        heatmap_logits,
-        offsets,
-        displacement_fwd,
-        displacement_bwd,
-        candidate_mask(heatmap_logits, score_threshold),
-    )
-    maps = HostMaps.from_arrays(*host[1:4], stride=stride)
-    flat = np.flatnonzero(host[4])
-    roots = root_order(heatmap_scores(host[0].take(flat)), flat)
-    squared_radius = float(nms_radius) ** 2
-    try:
-        poses = _greedy_poses(maps, roots, max_pose_detections, squared_radius, width)
-    except (ValueError, OverflowError):  # math.floor of a NaN / infinite position
-        raise ModelError("network outputs contain NaN or infinite values") from None
-    if not poses:
-        return []
-    index = [i for keypoints in poses for i in keypoints.score_index]
-    scores = heatmap_scores(host[0].take(index)).tolist()
-    rows = []
-    for n, keypoints in enumerate(poses):
-        part_scores = scores[n * NUM_KEYPOINTS : (n + 1) * NUM_KEYPOINTS]
-        score = instance_score(poses[:n], squared_radius, keypoints, part_scores)
-        if not math.isfinite(score):
-            raise ModelError("network outputs contain NaN or infinite scores")
-        rows.append((score, [keypoints.xs, keypoints.ys, part_scores]))
-    # (poses, 17, 3) in one C-contiguous array: each pose's keypoints is a contiguous view.
-    keypoints = np.array([columns for _, columns in rows], dtype=np.float64)
-    keypoints = keypoints.transpose(0, 2, 1).copy()
-    return [Pose(score=score, keypoints=k) for (score, _), k in zip(rows, keypoints, strict=True)]
+    return stride, int(max_pose_detections), float(nms_radius) ** 2
 
 
+def _on_host(
+    heatmap_logits: np.ndarray,
+    offsets: np.ndarray,
+    displacement_fwd: np.ndarray,
+    displacement_bwd: np.ndarray,
+    stride: int,
+    score_threshold: float,
+    max_poses: int,
+    squared_radius: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``_decode_on_host`` on the maps as they come when the kernel reads them so (float32,
+    C-contiguous: what the backends return), on converted copies otherwise."""
+    kernel = _host_kernel()
+    maps = [heatmap_logits, offsets, displacement_fwd, displacement_bwd]
+    for attempt in range(2):
+        floor, threshold = thresholds(score_threshold, maps[0].dtype)
+        try:
+            return kernel(*maps, stride, floor, threshold, max_poses, squared_radius)
+        except TypeError:  # no compiled signature for these arrays (numba's dispatch)
+            if attempt:
+                raise
+        maps = [kernel_logits(maps[0])] + [np.ascontiguousarray(a, np.float32) for a in maps[1:]]
+    raise AssertionError("unreachable")
+
+
+@compiled
+def _decode_on_host(
+    logits: np.ndarray,
+    offsets: np.ndarray,
+    displacement_fwd: np.ndarray,
+    displacement_bwd: np.ndarray,
+    stride: int,
+    floor: float,
+    threshold: np.float32,
+    max_poses: int,
+    squared_radius: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The whole host decode of (H, W, C) maps in one call: candidates, then greedy poses."""
+    flat, root_scores = candidates(logits, floor, threshold)
+    height, width, _ = logits.shape
+    maps = HostMaps(
+        height,
+        width,
+        stride,
+        offsets.reshape(-1),
+        displacement_fwd.reshape(-1),
+        displacement_bwd.reshape(-1),
+    )
+    return _greedy_poses(maps, logits.reshape(-1), flat, root_scores, max_poses, squared_radius)
+
+
+@compiled
 def _greedy_poses(
-    maps: HostMaps, roots: Any, max_poses: int, squared_radius: float, width: int
-) -> list[Keypoints]:
-    """The accepted poses, root by root (most roots fall to the NMS check: few calls)."""
-    offsets, stride = maps.offsets, maps.stride
-    accepted: list[Keypoints] = []
-    for _, flat in roots:
-        if len(accepted) >= max_poses:
-            break
-        cell, part = divmod(flat, NUM_KEYPOINTS)
-        cell_y, cell_x = divmod(cell, width)
+    maps: HostMaps,
+    logits: np.ndarray,
+    flat: np.ndarray,
+    root_scores: np.ndarray,
+    max_poses: int,
+    squared_radius: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Keypoints (poses, 17, 3: x, y, score) and scores of the accepted poses.
+
+    Roots (``flat`` indices into the flat ``logits``, in scan order, with their scores)
+    are dequeued from the reference's heap, lazily: most fall to the NMS check. Keypoint
+    scores only feed the output, so they are computed once all poses are found. Each
+    pose's keypoints is a C-contiguous (17, 3) view of the one array.
+    """
+    count = flat.size
+    keys, items = np.empty(count, np.float32), np.empty(count, np.int64)
+    size = 0
+    for i in range(count):
+        size = heap_push(keys, items, size, root_scores[i], flat[i])
+    capacity = min(max_poses, count)
+    ys, xs = np.empty((capacity, NUM_KEYPOINTS)), np.empty((capacity, NUM_KEYPOINTS))
+    score_index = np.empty((capacity, NUM_KEYPOINTS), np.int64)
+    poses = 0
+    while size > 0 and poses < max_poses:
+        size = heap_pop(keys, items, size)
+        root = items[size]
+        cell, part = divmod(root, NUM_KEYPOINTS)
+        cell_y, cell_x = divmod(cell, maps.width)
         # The root in pixels: its cell times the stride plus its offset there.
         base = cell * 2 * NUM_KEYPOINTS + part
-        root_y = cell_y * stride + offsets[base]
-        root_x = cell_x * stride + offsets[base + NUM_KEYPOINTS]
-        if within_nms_radius(accepted, squared_radius, root_y, root_x, part):
+        root_y = np.float64(cell_y * maps.stride) + np.float64(maps.offsets[base])
+        root_x = np.float64(cell_x * maps.stride) + np.float64(maps.offsets[base + NUM_KEYPOINTS])
+        if within_nms_radius(ys[:poses], xs[:poses], squared_radius, root_y, root_x, part):
             continue
-        accepted.append(decode_pose(maps, part, flat, root_y, root_x))
-    return accepted
+        pose = decode_pose(maps, part, root, root_y, root_x)
+        ys[poses], xs[poses], score_index[poses] = pose.ys, pose.xs, pose.score_index
+        poses += 1
+    keypoints = np.empty((poses, NUM_KEYPOINTS, 3))
+    scores = np.empty(poses)
+    part_scores = np.empty(NUM_KEYPOINTS, np.float32)
+    for n in range(poses):
+        for part in range(NUM_KEYPOINTS):
+            part_scores[part] = sigmoid32(logits[score_index[n, part]])
+        scores[n] = instance_score(ys[:n], xs[:n], squared_radius, ys[n], xs[n], part_scores)
+        keypoints[n, :, 0], keypoints[n, :, 1], keypoints[n, :, 2] = xs[n], ys[n], part_scores
+    return keypoints, scores
+
+
+@functools.cache
+def _host_kernel() -> Any:
+    maps = numba.types.Array(numba.float32, 3, "C", readonly=True)
+    return compile_for(
+        _decode_on_host,
+        [
+            (
+                logits,
+                maps,
+                maps,
+                maps,
+                numba.int64,
+                logits.dtype,
+                numba.float32,
+                numba.int64,
+                numba.float64,
+            )
+            for logits in LOGITS
+        ],
+    )
+
+
+@compiled
+def _decode_fetched(
+    maps: HostMaps,
+    logits: np.ndarray,
+    flat: np.ndarray,
+    root_scores: np.ndarray,
+    max_poses: int,
+    squared_radius: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``_greedy_poses`` as the GPU path's kernel, on its maps fetched to the host (a kernel
+    of its own: ``_greedy_poses`` stays compilable for ``_decode_on_host``)."""
+    return _greedy_poses(maps, logits, flat, root_scores, max_poses, squared_radius)
+
+
+@functools.cache
+def _fetched_kernel() -> Any:
+    maps = numba.typeof(
+        HostMaps.from_arrays(*(np.zeros((1, 1, c), np.float32) for c in (34, 32, 32)), stride=1)
+    )
+    return compile_for(
+        _decode_fetched,
+        [
+            (
+                maps,
+                numba.types.Array(logits.dtype, 1, "C", readonly=True),
+                numba.int64[::1],
+                numba.float32[::1],
+                numba.int64,
+                numba.float64,
+            )
+            for logits in LOGITS
+        ],
+    )
+
+
+def warm_up() -> None:
+    """Compile the kernels (or load them from numba's cache) now rather than on a frame."""
+    _host_kernel()
+    _fetched_kernel()

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from posenet_ros.arrays import array_namespace
-from posenet_ros.decode.local_maximum import is_local_maximum, window_index
-from posenet_ros.decode.max_heap import MaxHeap
-from posenet_ros.decode.scores import heatmap_scores
+from posenet_ros.decode.compiled import compiled
+from posenet_ros.decode.local_maximum import (
+    LOCAL_MAXIMUM_RADIUS,
+    is_local_maximum,
+    window_index,
+)
+from posenet_ros.decode.scores import heatmap_scores, sigmoid32
 
 
 def candidate_mask(heatmap_logits: Any, score_threshold: float) -> Any:
@@ -22,25 +25,67 @@ def candidate_mask(heatmap_logits: Any, score_threshold: float) -> Any:
     A candidate is a cell whose score (the float32 sigmoid of its logit) is at least
     ``score_threshold`` and a local maximum of its part, judged exactly as the reference
     judges it: on float32 scores, whose saturation ties logits that differ. Runs in the
-    namespace of the logits. On the host only cells whose logit reaches ``logit_floor``
-    can pass (the sigmoid is monotonic), so only their windows are read. On the GPU every
+    namespace of the logits, on the host by the compiled ``candidates``. On the GPU every
     cell is judged: picking the hot cells first would make the host wait for their count.
     """
     xp = array_namespace(heatmap_logits)
+    if xp is np:
+        logits = kernel_logits(heatmap_logits)
+        mask = np.zeros(logits.size, dtype=bool)
+        mask[candidates(logits, *thresholds(score_threshold, logits.dtype))[0]] = True
+        return mask
     logits = heatmap_logits.reshape(-1)
-    floor, threshold = _thresholds(score_threshold, heatmap_logits.dtype)
+    threshold = thresholds(score_threshold, heatmap_logits.dtype)[1]
     windows = window_index(xp, *heatmap_logits.shape)  # (cells, window)
-    if xp is not np:
-        return is_local_maximum(heatmap_scores(logits.take(windows.T)), threshold)
-    (hot,) = (logits >= floor).nonzero()
-    scores = heatmap_scores(logits.take(windows.take(hot, axis=0).T))  # (window, hot cell)
-    mask = np.zeros(logits.size, dtype=bool)
-    mask[hot] = is_local_maximum(scores, threshold)
-    return mask
+    return is_local_maximum(heatmap_scores(logits.take(windows.T)), threshold)
+
+
+def kernel_logits(logits: np.ndarray) -> np.ndarray:
+    """Host logits as the kernels read them: float64 ones as they are, others as float32
+    (float16 widens exactly), C-contiguous."""
+    return np.ascontiguousarray(logits, None if logits.dtype == np.float64 else np.float32)
+
+
+@compiled
+def candidates(logits: np.ndarray, floor: float, threshold: np.float32) -> tuple[Any, Any]:
+    """The candidates of ``candidate_mask``, judging only cells whose logit reaches
+    ``floor`` (``logit_floor``: the sigmoid is monotonic, no other cell can pass).
+
+    A hot cell passes when its score is >= ``threshold`` and >= every score of its window,
+    clipped at the borders (``local_maximum``); a NaN in the window fails it, as there.
+    """
+    height, width, channels = logits.shape
+    flat = np.empty(logits.size, np.int64)
+    scores = np.empty(logits.size, np.float32)
+    count = 0
+    for y in range(height):
+        for x in range(width):
+            for part in range(channels):
+                logit = logits[y, x, part]
+                if not logit >= floor:
+                    continue
+                score = sigmoid32(logit)
+                if not score >= threshold:
+                    continue
+                maximum = True
+                for wy in range(
+                    max(y - LOCAL_MAXIMUM_RADIUS, 0), min(y + LOCAL_MAXIMUM_RADIUS + 1, height)
+                ):
+                    for wx in range(
+                        max(x - LOCAL_MAXIMUM_RADIUS, 0), min(x + LOCAL_MAXIMUM_RADIUS + 1, width)
+                    ):
+                        if not sigmoid32(logits[wy, wx, part]) <= score:  # greater, or NaN
+                            maximum = False
+                if maximum:
+                    flat[count] = (y * width + x) * channels + part
+                    scores[count] = score
+                    count += 1
+    return flat[:count].copy(), scores[:count].copy()
 
 
 @functools.lru_cache(maxsize=64)
-def _thresholds(score_threshold: float, dtype: Any) -> tuple[np.generic, np.float32]:
+def thresholds(score_threshold: float, dtype: Any) -> tuple[np.generic, np.float32]:
+    """(``logit_floor``, ``float32_at_least``) of ``score_threshold`` for logits of ``dtype``."""
     return logit_floor(score_threshold, dtype), float32_at_least(score_threshold)
 
 
@@ -75,24 +120,3 @@ def float32_at_least(value: float) -> np.float32:
     if float(rounded) < value:
         rounded = np.nextafter(rounded, np.float32(np.inf))
     return rounded
-
-
-def root_order(scores: np.ndarray, flat_index: np.ndarray) -> Iterator[tuple[float, int]]:
-    """(score, flat index) of the candidates in the order the reference's queue dequeues them.
-
-    ``flat_index`` lists the candidates in scan order (``np.flatnonzero`` of
-    ``candidate_mask``), ``scores`` their scores. Without equal scores that order is by
-    score, descending; with some, the reference heap is replayed on the candidates in scan
-    order, lazily, so only the roots actually used cost a pop.
-    """
-    values = scores.tolist()
-    flat = flat_index.tolist()
-    if len(set(values)) == len(values):
-        order = sorted(range(len(values)), key=values.__getitem__, reverse=True)
-        yield from ((values[i], flat[i]) for i in order)
-        return
-    heap: MaxHeap[int] = MaxHeap()
-    for value, cell in zip(values, flat, strict=True):
-        heap.push(value, cell)
-    while heap:
-        yield heap.pop()

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+import numpy as np
+
 from posenet_ros.arrays import array_namespace
+from posenet_ros.decode.compiled import compiled
 
 
 def heatmap_scores(logits: Any) -> Any:
@@ -24,3 +28,9 @@ def heatmap_scores(logits: Any) -> Any:
     wide += 1.0
     xp.reciprocal(wide, out=wide)
     return wide.astype(xp.float32)
+
+
+@compiled
+def sigmoid32(logit: float) -> np.float32:
+    """``heatmap_scores`` of one logit, in compiled kernels: the same float64 operations."""
+    return np.float32(1.0 / (1.0 + math.exp(-np.float64(logit))))

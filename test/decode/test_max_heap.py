@@ -1,7 +1,26 @@
 import numpy as np
 import pytest
 
-from posenet_ros.decode.max_heap import MaxHeap
+from posenet_ros.decode.max_heap import heap_pop, heap_push
+
+
+class MaxHeap:
+    """The compiled heap functions on arrays, with any items (by their push order)."""
+
+    def __init__(self, capacity: int = 64) -> None:
+        self.keys, self.slots, self.size = np.empty(capacity), np.empty(capacity, np.int64), 0
+        self.items: list = []
+
+    def __len__(self) -> int:
+        return self.size
+
+    def push(self, key: float, item: object) -> None:
+        self.size = heap_push(self.keys, self.slots, self.size, key, len(self.items))
+        self.items.append(item)
+
+    def pop(self) -> tuple[float, object]:
+        self.size = heap_pop(self.keys, self.slots, self.size)
+        return self.keys[self.size], self.items[self.slots[self.size]]
 
 
 def _drain(heap: MaxHeap) -> list:

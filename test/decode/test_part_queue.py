@@ -3,11 +3,11 @@ import math
 import numpy as np
 import pytest
 
+from posenet_ros.decode.max_heap import heap_pop, heap_push
 from posenet_ros.decode.part_queue import (
     candidate_mask,
     float32_at_least,
     logit_floor,
-    root_order,
 )
 from posenet_ros.decode.scores import heatmap_scores
 
@@ -147,7 +147,16 @@ def test_logit_floor_of_thresholds_down_to_the_smallest_score_lets_everything_in
 
 
 def _roots(values: list[float], index: list[int]) -> list:
-    return list(root_order(np.array(values, np.float32), np.array(index, np.int64)))
+    """(score, flat index) in the order ``decode_multiple_poses`` dequeues its roots: the
+    compiled heap, fed the candidates in scan order."""
+    keys, items, size = np.empty(len(values), np.float32), np.empty(len(index), np.int64), 0
+    for value, flat in zip(values, index, strict=True):
+        size = heap_push(keys, items, size, value, flat)
+    roots = []
+    while size:
+        size = heap_pop(keys, items, size)
+        roots.append((float(keys[size]), int(items[size])))
+    return roots
 
 
 def test_root_order_without_ties_is_by_score_descending():
