@@ -10,9 +10,12 @@ kernels are compiled (or loaded from numba's on-disk cache) for fixed signatures
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
 import threading
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 import numba
 
@@ -25,12 +28,33 @@ LOGITS = tuple(numba.types.Array(t, 3, "C", readonly=True) for t in (numba.float
 
 
 def compiled(function: Callable) -> Callable:
-    """``numba.njit`` with its on-disk cache, or without one where no cache dir is writable."""
+    """``numba.njit`` with its on-disk cache, or without one where no cache dir is writable.
+
+    numba keys a function's cached machine code on its own source file, but the code
+    holds the kernels it calls, from the other step files: the cache entry is keyed on
+    all the decoders' sources instead, so that an edit of any step recompiles. (Through
+    numba's cache object; where it has no such attribute the function is not cached.)
+    """
     try:
-        return numba.njit(cache=True, nogil=True)(function)
+        kernel = numba.njit(cache=True, nogil=True)(function)
     except RuntimeError as exc:  # no writable __pycache__, NUMBA_CACHE_DIR or user cache dir
         log.warning("compiling %s on every start: %s", function.__name__, exc)
         return numba.njit(nogil=True)(function)
+    cache_file = getattr(getattr(kernel, "_cache", None), "_cache_file", None)
+    if not hasattr(cache_file, "_source_stamp"):
+        log.warning("compiling %s on every start: unknown numba cache layout", function.__name__)
+        return numba.njit(nogil=True)(function)
+    cache_file._source_stamp = _sources_stamp()
+    return kernel
+
+
+@functools.cache
+def _sources_stamp() -> bytes:
+    """SHA-256 of the decoders' source files (this package's ``*.py``)."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.digest()
 
 
 def compile_for(kernel: Callable, signatures: Iterable[tuple]) -> Callable:

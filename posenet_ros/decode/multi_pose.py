@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any
 
 import numba
@@ -78,8 +79,8 @@ def decode_multiple_poses(
             )
     except (ValueError, OverflowError):  # a NaN / infinite position (``nearest_cell``)
         raise ModelError("network outputs contain NaN or infinite values") from None
-    if not np.isfinite(scores).all():
-        raise ModelError("network outputs contain NaN or infinite scores")
+    except FloatingPointError:  # a NaN / infinite pose score (``_greedy_poses``)
+        raise ModelError("network outputs contain NaN or infinite scores") from None
     return [
         Pose(score=score, keypoints=k) for score, k in zip(scores.tolist(), keypoints, strict=True)
     ]
@@ -208,6 +209,8 @@ def _greedy_poses(
         for part in range(NUM_KEYPOINTS):
             part_scores[part] = sigmoid32(logits[score_index[n, part]])
         scores[n] = instance_score(ys[:n], xs[:n], squared_radius, ys[n], xs[n], part_scores)
+        if not math.isfinite(scores[n]):
+            raise FloatingPointError("a NaN or infinite pose score")
         keypoints[n, :, 0], keypoints[n, :, 1], keypoints[n, :, 2] = xs[n], ys[n], part_scores
     return keypoints, scores
 

@@ -34,3 +34,18 @@ def heatmap_scores(logits: Any) -> Any:
 def sigmoid32(logit: float) -> np.float32:
     """``heatmap_scores`` of one logit, in compiled kernels: the same float64 operations."""
     return np.float32(1.0 / (1.0 + math.exp(-np.float64(logit))))
+
+
+@compiled
+def score_logit_floor(score: np.float32) -> float:
+    """A logit below every logit whose ``sigmoid32`` is >= ``score`` (-inf for 0 or less).
+
+    Such a sigmoid exceeds, before its rounding to float32, the float32 just below
+    ``score``; the floor is that value's logit less a margin far wider than the few-ulp
+    error of the float64 ``exp`` (as ``part_queue.logit_floor``, in float64).
+    """
+    below = np.float64(np.nextafter(np.float32(score), np.float32(0.0)))
+    if not below > 0.0:
+        return -np.inf
+    logit = math.log(below) - math.log1p(-below)
+    return logit - 1e-6 * max(1.0, abs(logit))

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+from types import ModuleType
 from typing import Any
 
+import numba
 import numpy as np
 
 from posenet_ros.arrays import to_host
-from posenet_ros.decode.argmax2d import argmax2d
-from posenet_ros.decode.inputs import check_maps, check_stride
+from posenet_ros.decode.argmax2d import argmax2d, argmax2d_of_logits
+from posenet_ros.decode.compiled import LOGITS, compile_for, compiled
+from posenet_ros.decode.inputs import check_known_maps, check_stride
+from posenet_ros.decode.part_queue import kernel_logits
 from posenet_ros.decode.scores import heatmap_scores
 from posenet_ros.errors import ModelError
 from posenet_ros.keypoints import NUM_KEYPOINTS
@@ -24,7 +29,28 @@ def decode_single_pose(heatmap_logits: Any, offsets: Any, output_stride: int) ->
     the scaled cell indices in a float32 tensor. Works on NumPy and CuPy arrays alike.
     """
     stride = check_stride(output_stride)
-    xp, _, _ = check_maps(heatmap=heatmap_logits, offsets=offsets)
+    xp, _, _ = check_known_maps(_HEADS, heatmap_logits, offsets)
+    if xp is np:
+        try:
+            keypoints, score = _on_host(heatmap_logits, offsets, stride)
+        except FloatingPointError:  # raised by the kernel
+            raise ModelError(_NOT_FINITE) from None
+    else:
+        keypoints, score = _on_device(xp, heatmap_logits, offsets, stride)
+        if not np.isfinite(keypoints).all():
+            raise ModelError(_NOT_FINITE)
+    return Pose(score=score, keypoints=keypoints)
+
+
+_NOT_FINITE = "network outputs contain NaN or infinite values at the decoded keypoints"
+
+
+_HEADS = ("heatmap", "offsets")
+
+
+def _on_device(
+    xp: ModuleType, heatmap_logits: Any, offsets: Any, stride: int
+) -> tuple[np.ndarray, float]:
     scores = heatmap_scores(heatmap_logits)
     ys, xs = argmax2d(scores)
     parts = xp.arange(NUM_KEYPOINTS)
@@ -33,10 +59,49 @@ def decode_single_pose(heatmap_logits: Any, offsets: Any, output_stride: int) ->
     x = (xs * stride).astype(xp.float32) + offsets32[ys, xs, parts + NUM_KEYPOINTS]
     (columns,) = to_host(xp.stack([x, y, scores[ys, xs, parts]], axis=1))
     keypoints = columns.astype(np.float64)
-    if not np.isfinite(keypoints).all():
-        raise ModelError("network outputs contain NaN or infinite values at the decoded keypoints")
     # Sum in part order in float64, as the reference accumulates its JS number.
     total = 0.0
     for score in keypoints[:, 2].tolist():
         total += score
-    return Pose(score=total / NUM_KEYPOINTS, keypoints=keypoints)
+    return keypoints, total / NUM_KEYPOINTS
+
+
+def _on_host(heatmap_logits: Any, offsets: Any, stride: int) -> tuple[np.ndarray, float]:
+    """``_decode_on_host`` on the maps as they come when the kernel reads them so (float32,
+    C-contiguous), on converted copies otherwise."""
+    try:
+        return _kernel()(heatmap_logits, offsets, stride)
+    except TypeError:  # no compiled signature for these arrays (numba's dispatch)
+        logits, offsets = kernel_logits(heatmap_logits), np.ascontiguousarray(offsets, np.float32)
+        return _kernel()(logits, offsets, stride)
+
+
+@compiled
+def _decode_on_host(
+    logits: np.ndarray, offsets: np.ndarray, stride: int
+) -> tuple[np.ndarray, float]:
+    """The ``_on_device`` arithmetic in one compiled pass: (17, 3) keypoints and the score;
+    ``FloatingPointError`` where a keypoint is not finite."""
+    ys, xs, scores = argmax2d_of_logits(logits)
+    keypoints = np.empty((NUM_KEYPOINTS, 3))
+    total = 0.0
+    for part in range(NUM_KEYPOINTS):
+        y, x = ys[part], xs[part]
+        keypoints[part, 0] = np.float32(x * stride) + offsets[y, x, part + NUM_KEYPOINTS]
+        keypoints[part, 1] = np.float32(y * stride) + offsets[y, x, part]
+        keypoints[part, 2] = scores[part]
+        total += np.float64(scores[part])
+    if not np.isfinite(keypoints).all():
+        raise FloatingPointError("NaN or infinite keypoints")
+    return keypoints, total / NUM_KEYPOINTS
+
+
+@functools.cache
+def _kernel() -> Any:
+    offsets = numba.types.Array(numba.float32, 3, "C", readonly=True)
+    return compile_for(_decode_on_host, [(logits, offsets, numba.int64) for logits in LOGITS])
+
+
+def warm_up() -> None:
+    """Compile the kernel (or load it from numba's cache) now rather than on a frame."""
+    _kernel()

@@ -1,6 +1,8 @@
 import numpy as np
+import pytest
 
-from posenet_ros.decode.argmax2d import argmax2d
+from posenet_ros.decode.argmax2d import argmax2d, argmax2d_of_logits
+from posenet_ros.decode.scores import heatmap_scores
 
 
 def test_each_channel_gets_its_own_maximum():
@@ -24,3 +26,23 @@ def test_single_cell_map():
     ys, xs = argmax2d(np.full((1, 1, 17), 0.3, dtype=np.float32))
     assert ys.tolist() == [0] * 17
     assert xs.tolist() == [0] * 17
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_argmax_of_logits_is_argmax2d_of_their_scores(seed):
+    # Rounded logits: ties; scaled ones: saturated scores that tie logits that differ; a
+    # NaN (wins where it first occurs) and an all -inf channel (first cell).
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(0.0, 10.0, (9, 7, 17)) * (1, 3)[seed % 2]
+    if seed % 3 == 0:
+        logits = np.round(logits)
+    logits = logits.astype(np.float32)
+    logits[4, 2, 3] = logits[6, 1, 3] = np.nan
+    logits[..., 5] = -np.inf
+    scores = heatmap_scores(logits)
+    ys, xs, best = argmax2d_of_logits(logits)
+    want_ys, want_xs = argmax2d(scores)
+    assert ys.tolist() == want_ys.tolist()
+    assert xs.tolist() == want_xs.tolist()
+    assert (ys[3], xs[3]) == (4, 2)
+    np.testing.assert_array_equal(best, scores[want_ys, want_xs, np.arange(17)])

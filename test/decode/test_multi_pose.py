@@ -151,3 +151,27 @@ def test_poses_own_their_keypoint_rows():
     first, second = _decode(outputs)
     first.keypoints[:] = -1.0
     assert second.keypoints[0, :2].tolist() == [70.0, 70.0]
+
+
+def test_nan_score_of_an_unclaimed_part_is_a_model_error():
+    # Zero displacements and offsets: every part of the pose rooted at (5, 5) lands there.
+    outputs = _outputs()
+    outputs[0][5, 5, 0] = 3.0
+    outputs[0][5, 5, 1] = np.nan
+    with pytest.raises(ModelError, match="NaN or infinite scores"):
+        _decode(outputs)
+
+
+def test_fortran_ordered_and_read_only_maps_decode_alike():
+    s = scene(257, 16, people=3, seed=11)
+    arrays = [s.heatmap, s.offsets, s.displacement_fwd, s.displacement_bwd]
+    want = decode_multiple_poses(*arrays, 16, 10, 0.3, 20.0)
+    read_only = [a.copy() for a in arrays]
+    for a in read_only:
+        a.flags.writeable = False
+    for maps in ([np.asfortranarray(a) for a in arrays], read_only):
+        got = decode_multiple_poses(*maps, 16, 10, 0.3, 20.0)
+        assert len(got) == len(want) == 3
+        for g, w in zip(got, want, strict=True):
+            assert g.score == w.score
+            np.testing.assert_array_equal(g.keypoints, w.keypoints)

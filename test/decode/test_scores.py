@@ -2,7 +2,7 @@ import math
 
 import numpy as np
 
-from posenet_ros.decode.scores import heatmap_scores
+from posenet_ros.decode.scores import heatmap_scores, sigmoid32
 
 
 def test_sigmoid_is_the_float64_value_rounded_to_float32():
@@ -26,3 +26,21 @@ def test_float16_and_float64_inputs_give_float32_scores():
         scores = heatmap_scores(np.zeros((2, 3, 17), dtype=dtype))
         assert scores.dtype == np.float32
         assert np.all(scores == 0.5)
+
+
+def test_compiled_sigmoid_matches_heatmap_scores():
+    rng = np.random.default_rng(5)
+    logits = np.concatenate(
+        [rng.normal(0.0, 8.0, 1000), rng.uniform(-1e-4, 1e-4, 1000), [np.inf, -np.inf, 0.0]]
+    ).astype(np.float32)
+    compiled = np.array([sigmoid32(v) for v in logits], np.float32)
+    np.testing.assert_array_equal(compiled, heatmap_scores(logits))
+    assert np.isnan(sigmoid32(np.float32(np.nan)))
+
+
+def test_compiled_sigmoid_rounds_like_the_reference_where_numpy_exp_differs():
+    # Over all 2**32 float32 logits this is the one where NumPy's float64 exp (its AVX-512
+    # loop) and the C library's give float32 scores one ulp apart; V8 (the reference's
+    # Math.exp) gives 1 / (1 + Math.exp(-x)) = 0.5000024735927581 -> 0.5000024437904358.
+    logit = np.float32(9.894371e-06)
+    assert float(sigmoid32(logit)) == 0.5000024437904358
