@@ -3,6 +3,7 @@ per-frame processing at a camera's rate vs the core's ``estimate()`` at that rat
 from the image header stamp, and the node's memory over a soak.
 
     python -m posenet_ros.ros.bench [--seconds 10] [--soak-seconds 30] [--rate 30]
+                                    [--executor events|single]
 
 Run in the colcon environment (``make bench-ros`` does). The node is the installed
 executable in its own process, as in production; the core figure is measured here first.
@@ -38,6 +39,7 @@ from posenet_ros.msg import Poses
 from posenet_ros.ros.demo_publisher import image_files
 from posenet_ros.ros.diagnostics import LATENCY_SAMPLES, STAGES
 from posenet_ros.ros.image_conversions import rgb_to_image
+from posenet_ros.ros.spin import EXECUTOR_CHOICES, EXECUTOR_ENV
 
 TOPIC = "/posenet_bench/image"
 IN_FLIGHT = 2  # one frame being processed, one waiting: the node never idles, never drops
@@ -195,6 +197,11 @@ def main(argv: list[str] | None = None) -> int:
         "--soak-seconds", type=float, default=30.0, help="600 for the 10-minute soak"
     )
     parser.add_argument("--output", default="out/bench_ros.json")
+    parser.add_argument(
+        "--executor",
+        choices=EXECUTOR_CHOICES,
+        help=f"the node's executor ({EXECUTOR_ENV}; default: events where rclpy has it)",
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -220,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
             "warn",
         ],
         start_new_session=True,
+        env=os.environ | ({EXECUTOR_ENV: args.executor} if args.executor else {}),
     )
     client = BenchClient(images)
     try:
@@ -255,7 +263,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             "node stages at that rate, medians (ms): "
             + ", ".join(f"{stage} {diagnostics.get(f'{stage}_median_ms')}" for stage in STAGES)
-            + " (handover: callback -> inference thread; publish: people, messages, publishing)",
+            + " (handover: subscription callback -> inference thread taking the frame, waiting"
+            " for the previous one included; publish: people pipeline, messages, publishing)",
             flush=True,
         )
         print(
@@ -288,6 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         "core_fps": core,
         "node_fps": through_node,
         "ratio": ratio,
+        "executor": args.executor or "default",
         "latency_rate_hz": rate,
         "paced_core_median_ms": paced_median,
         "paced_core_p99_ms": paced_p99,

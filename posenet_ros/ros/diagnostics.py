@@ -26,8 +26,9 @@ COUNTERS: tuple[str, ...] = (
     "camera_info_size_mismatch",
 )
 # Where a frame's time goes in the node, reported as ``<stage>_median_ms``: handover (from the
-# subscription callback to the inference thread taking the frame), conversion (message to
-# RGB), estimation (the core ``estimate``), publish (people pipeline, messages, publishing).
+# subscription callback to the inference thread taking the frame, so it includes waiting for the
+# frame before it), conversion (message to RGB), estimation (the core ``estimate``), publish
+# (people pipeline, messages, publishing).
 STAGES: tuple[str, ...] = ("handover", "conversion", "estimation", "publish")
 
 

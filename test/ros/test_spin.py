@@ -3,6 +3,8 @@
 import importlib.util
 import sys
 
+import pytest
+
 from .requirements import require_ros_build
 
 require_ros_build()
@@ -10,6 +12,7 @@ require_ros_build()
 import rclpy  # noqa: E402
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 
+from posenet_ros.errors import InvalidConfigError  # noqa: E402
 from posenet_ros.ros import spin  # noqa: E402
 
 
@@ -18,21 +21,45 @@ def test_the_events_executor_is_found_where_rclpy_has_it():
     assert (spin.events_executor_class() is not None) == has_it
 
 
-def test_without_rclpy_experimental_the_single_threaded_executor_is_used(monkeypatch):
-    monkeypatch.setitem(sys.modules, "rclpy.experimental", None)  # import fails, as on Humble
-    assert spin.events_executor_class() is None
+@pytest.fixture
+def context():
     context = rclpy.Context()
     rclpy.init(context=context)
-    try:
-        executor = spin.make_executor(context)
-        assert type(executor) is SingleThreadedExecutor
-        assert executor.context is context
-        executor.shutdown()
-    finally:
-        rclpy.try_shutdown(context=context)
+    yield context
+    rclpy.try_shutdown(context=context)
+
+
+def test_without_rclpy_experimental_the_single_threaded_executor_is_used(monkeypatch, context):
+    monkeypatch.delenv(spin.EXECUTOR_ENV, raising=False)
+    monkeypatch.setitem(sys.modules, "rclpy.experimental", None)  # import fails, as on Humble
+    assert spin.events_executor_class() is None
+    executor = spin.make_executor(context)
+    assert type(executor) is SingleThreadedExecutor
+    assert executor.context is context
+    executor.shutdown()
+
+
+def test_single_is_chosen_by_the_environment(monkeypatch, context):
+    monkeypatch.setenv(spin.EXECUTOR_ENV, "single")
+    monkeypatch.setattr(spin, "events_executor_class", lambda: pytest.fail("not wanted"))
+    executor = spin.make_executor(context)
+    assert type(executor) is SingleThreadedExecutor
+    executor.shutdown()
+
+
+def test_a_bad_choice_or_events_where_absent_is_a_clear_error(monkeypatch):
+    with pytest.raises(
+        InvalidConfigError,
+        match=r"invalid POSENET_ROS_EXECUTOR 'multi': expected one of events, single",
+    ):
+        spin.make_executor(choice="multi")
+    monkeypatch.setattr(spin, "events_executor_class", lambda: None)
+    with pytest.raises(InvalidConfigError, match=r"no rclpy\.experimental\.EventsExecutor"):
+        spin.make_executor(choice="events")
 
 
 def test_the_events_executor_is_made_for_the_given_context(monkeypatch):
+    monkeypatch.delenv(spin.EXECUTOR_ENV, raising=False)
     made = []
 
     def fake_events_executor(*, context):
@@ -43,3 +70,16 @@ def test_the_events_executor_is_made_for_the_given_context(monkeypatch):
     context = object()
     assert spin.make_executor(context) == "events executor"
     assert made == [context]
+
+
+class FailingExecutor:
+    def spin_once(self, timeout_sec):
+        raise RuntimeError("Unable to convert call argument '0' to Python object")
+
+
+def test_an_error_as_the_context_shuts_down_ends_spinning_quietly(monkeypatch):
+    monkeypatch.setattr(spin.rclpy, "ok", lambda: False)  # SIGINT shut the context down
+    spin.spin_once(FailingExecutor())
+    monkeypatch.setattr(spin.rclpy, "ok", lambda: True)  # still running: a real error
+    with pytest.raises(RuntimeError, match="Unable to convert"):
+        spin.spin_once(FailingExecutor())
