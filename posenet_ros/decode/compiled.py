@@ -6,6 +6,9 @@ data out of the CPU caches: a 257 / stride 16 multi-pose decode measured 0.10 ms
 the maps, each in its step's module; CuPy maps keep their array code on the device. The
 kernels are compiled (or loaded from numba's on-disk cache) for fixed signatures by
 ``warm_up``, at estimator construction, never on a frame; later compiles are disabled.
+They keep the GIL (unlike the resize's): a call lasts tens of µs, and releasing the GIL
+would let another Python thread take it for up to its switch interval (5 ms) before the
+decode could go on.
 """
 
 from __future__ import annotations
@@ -36,14 +39,14 @@ def compiled(function: Callable) -> Callable:
     numba's cache object; where it has no such attribute the function is not cached.)
     """
     try:
-        kernel = numba.njit(cache=True, nogil=True)(function)
+        kernel = numba.njit(cache=True)(function)
     except RuntimeError as exc:  # no writable __pycache__, NUMBA_CACHE_DIR or user cache dir
         log.warning("compiling %s on every start: %s", function.__name__, exc)
-        return numba.njit(nogil=True)(function)
+        return numba.njit(function)
     cache_file = getattr(getattr(kernel, "_cache", None), "_cache_file", None)
     if not hasattr(cache_file, "_source_stamp"):
         log.warning("compiling %s on every start: unknown numba cache layout", function.__name__)
-        return numba.njit(nogil=True)(function)
+        return numba.njit(function)
     cache_file._source_stamp = _sources_stamp()
     return kernel
 

@@ -273,6 +273,9 @@ def _fetched_kernel() -> Any:
 
 
 def warm_up() -> None:
-    """Compile the kernels (or load them from numba's cache) now rather than on a frame."""
+    """Compile the host kernel (or load it from numba's cache) now rather than on a frame.
+
+    The GPU path's ``_fetched_kernel`` loads on its first decode, which the estimator runs
+    on a blank frame at construction (``_warm_up_device``); CPU runs never need it.
+    """
     _host_kernel()
-    _fetched_kernel()
