@@ -33,9 +33,16 @@ STAGES: tuple[str, ...] = ("handover", "conversion", "estimation", "publish")
 
 
 class NodeStats:
-    """Thread-safe counters written by the callbacks and the worker, read by the diagnostics."""
+    """Thread-safe counters written by the callbacks and the worker, read by the diagnostics.
 
-    def __init__(self) -> None:
+    A camera's stats have the node's as ``parent``: every event counted for the camera is
+    counted for the node too (the node's status is the sum of its cameras), its errors there
+    prefixed with ``source`` (the camera's name).
+    """
+
+    def __init__(self, parent: NodeStats | None = None, source: str = "") -> None:
+        self._parent = parent
+        self._prefix = f"{source}: " if source else ""
         self._lock = threading.Lock()
         self._done_times: deque[float] = deque()
         self._latencies_s: deque[float] = deque(maxlen=LATENCY_SAMPLES)
@@ -50,10 +57,14 @@ class NodeStats:
         self.counters = dict.fromkeys(COUNTERS, 0)
 
     def frame_received(self) -> None:
+        if self._parent is not None:
+            self._parent.frame_received()
         with self._lock:
             self.received += 1
 
     def frame_done(self, latency_s: float) -> None:
+        if self._parent is not None:
+            self._parent.frame_done(latency_s)
         now = time.monotonic()
         with self._lock:
             self.processed += 1
@@ -64,11 +75,15 @@ class NodeStats:
 
     def processing_time(self, seconds: float) -> None:
         """Conversion + estimation time of one frame (what the worker itself spends)."""
+        if self._parent is not None:
+            self._parent.processing_time(seconds)
         with self._lock:
             self._processing_s.append(seconds)
 
     def stage_time(self, stage: str, seconds: float) -> None:
         """Time one frame spent in one of ``STAGES``."""
+        if self._parent is not None:
+            self._parent.stage_time(stage, seconds)
         with self._lock:
             self._stage_s[stage].append(seconds)
 
@@ -80,6 +95,8 @@ class NodeStats:
 
     def failed(self, reason: str, *, bad_frame: bool) -> None:
         """Count a bad input frame (``bad_frame``) or an inference/publish error."""
+        if self._parent is not None:
+            self._parent.failed(self._prefix + reason, bad_frame=bad_frame)
         with self._lock:
             if bad_frame:
                 self.bad_frames += 1
@@ -90,6 +107,8 @@ class NodeStats:
 
     def count(self, name: str, problem: str = "") -> None:
         """Count one event of ``COUNTERS``; a ``problem`` also becomes the last error."""
+        if self._parent is not None:
+            self._parent.count(name, problem and self._prefix + problem)
         with self._lock:
             self.counters[name] += 1
             if problem:
@@ -148,7 +167,10 @@ class NodeStats:
         if recent_error:
             level, message = DiagnosticStatus.WARN, f"recent error: {self.last_error}"
         elif rebuilding:
-            level, message = DiagnosticStatus.WARN, "rebuilding the model; the old one serves"
+            level, message = (
+                DiagnosticStatus.WARN,
+                "rebuilding the model; the old one serves",
+            )
         else:
             level, message = DiagnosticStatus.OK, "running"
         return DiagnosticStatus(

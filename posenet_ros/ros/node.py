@@ -1,39 +1,35 @@
-"""The ``posenet`` node: images in, ``posenet_ros/Poses`` (and an annotated image) out."""
+"""The ``posenet`` node: images in, ``posenet_ros/Poses`` (and an annotated image) out.
+
+One model serves every camera of the ``cameras`` parameter (one ``CameraIO`` each: its topics,
+track ids and figures); without it the node has one unnamed camera on ``image``.
+"""
 
 from __future__ import annotations
-
-import time
 
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.node import Node
 from rclpy.parameter import Parameter
-from rclpy.qos import qos_profile_sensor_data
-from sensor_msgs.msg import CompressedImage, Image
-from std_msgs.msg import Header
-from visualization_msgs.msg import MarkerArray
 
+from posenet_ros.camera_scheduler import CameraScheduler
 from posenet_ros.config import REBUILD_FIELDS, EstimatorConfig
-from posenet_ros.draw import draw_poses
 from posenet_ros.errors import InvalidConfigError
 from posenet_ros.estimator import PoseEstimator
-from posenet_ros.msg import Poses, Poses3D
 from posenet_ros.pixel_formats import warm_up
-from posenet_ros.ros.depth_input import DepthInput, stamp_s
+from posenet_ros.ros.camera_io import CameraIO
 from posenet_ros.ros.diagnostics import NodeStats
 from posenet_ros.ros.estimator_holder import EstimatorHolder
-from posenet_ros.ros.frame_slot import LatestSlot
-from posenet_ros.ros.image_conversions import compressed_to_rgb, image_to_rgb, rgb_to_image
-from posenet_ros.ros.markers import delete_all, markers_msg
 from posenet_ros.ros.parameters import (
+    CAMERAS,
     PARAMETERS,
+    camera_names,
+    cameras_change_refused,
+    cameras_descriptor,
     check_node_values,
     estimator_config,
     parameter_value,
     people_settings,
 )
-from posenet_ros.ros.people import People, PeoplePipeline
-from posenet_ros.ros.pose_messages import poses_3d_to_msg, poses_to_msg
 from posenet_ros.ros.spin import run_node
 from posenet_ros.ros.worker import Frame, InferenceWorker
 
@@ -46,30 +42,43 @@ class PoseNetNode(Node):
         super().__init__("posenet", **kwargs)
         for spec in PARAMETERS:
             self.declare_parameter(spec.name, spec.default, spec.descriptor())
+        cameras = self.declare_parameter(
+            CAMERAS, Parameter.Type.STRING_ARRAY, cameras_descriptor()
+        ).value
+        self._camera_names = camera_names(cameras)
         self._values = {spec.name: self.get_parameter(spec.name).value for spec in PARAMETERS}
         check_node_values(self._values)
+        people = people_settings(self._values)
         self._stats = NodeStats()
-        self._people = PeoplePipeline(people_settings(self._values))
-        self._slot: LatestSlot[Frame] = LatestSlot()
+        self._frames: CameraScheduler[str, Frame] = CameraScheduler(self._camera_names)
         self._holder = EstimatorHolder(
-            estimator_config(self._values), PoseEstimator, self._rebuilt, self._rebuild_failed
+            estimator_config(self._values),
+            PoseEstimator,
+            self._rebuilt,
+            self._rebuild_failed,
         )
         self.get_logger().info(f"backend: {self._backend()}")
 
-        self._poses_pub = self.create_publisher(Poses, "poses", 10)
-        self._image_pub = self.create_publisher(Image, "poses/image", qos_profile_sensor_data)
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        self._poses_3d_pub = self.create_publisher(Poses3D, "poses_3d", 10)
-        self._markers_pub = self.create_publisher(MarkerArray, "markers", 10)
-        self._depth = DepthInput(self, self._stats)
-        self._depth.set_enabled(self._values["use_depth"])
-        self._subscription = None
-        self._subscribe(self._values["input_transport"])
+        self._cameras = [
+            CameraIO(
+                self,
+                name,
+                self._values,
+                people,
+                self._frames,
+                self._holder,
+                NodeStats(self._stats, name),
+            )
+            for name in self._camera_names
+        ]
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.create_timer(DIAGNOSTICS_PERIOD_S, self._publish_diagnostics)
 
         self._worker = InferenceWorker(
-            self._slot, self._estimate, self._publish, self._stats, self.get_logger()
+            self._frames,
+            {camera.name: camera for camera in self._cameras},
+            self._estimate,
         )
         self._worker.start()
         warm_up()
@@ -79,74 +88,14 @@ class PoseNetNode(Node):
         self._worker.stop(SHUTDOWN_JOIN_S)
         super().destroy_node()
 
-    def _subscribe(self, transport: str) -> None:
-        if self._subscription is not None:
-            self.destroy_subscription(self._subscription)
-        if transport == "compressed":
-            # image_transport naming: the compressed stream of `image` is `image/compressed`,
-            # after remapping of `image`.
-            topic = self.resolve_topic_name("image") + "/compressed"
-            msg_type, to_rgb = CompressedImage, compressed_to_rgb
-        else:
-            topic, msg_type, to_rgb = "image", Image, image_to_rgb
-
-        def received(msg) -> None:
-            self._stats.frame_received()
-            self._slot.put(Frame(msg, to_rgb, time.monotonic()))
-
-        self._subscription = self.create_subscription(
-            msg_type, topic, received, qos_profile_sensor_data
-        )
-        self.get_logger().info(f"subscribed to {self._subscription.topic_name} ({transport})")
-
     def _estimate(self, rgb):
         return self._holder.estimator.estimate(rgb)
 
-    def _publish(self, frame: Frame, rgb, poses) -> None:
-        header = frame.msg.header
-        height, width = rgb.shape[:2]
-        values = self._values
-        use_depth = values["use_depth"]
-        depth = (
-            self._depth.pair(stamp_s(header.stamp), width, height, values["depth_sync_slop"])
-            if use_depth
-            else None
-        )
-        people = self._people.process(poses, self._timestamp_s(frame), depth)
-        self._poses_pub.publish(poses_to_msg(people.poses, header, width, height, people.ids))
-        if use_depth:
-            self._publish_3d(header, people)
-        self._stats.frame_done(self._latency_s(frame))
-        if values["publish_annotated_image"] and self._image_pub.get_subscription_count():
-            config = self._holder.estimator.config
-            annotated = draw_poses(
-                rgb, people.poses, ids=people.ids, min_keypoint_score=config.min_keypoint_score
-            )
-            self._image_pub.publish(rgb_to_image(annotated, header))
-
-    def _publish_3d(self, colour_header: Header, people: People) -> None:
-        """poses_3d (stamp of the colour image, frame of camera_info) and its markers."""
-        header = Header(
-            stamp=colour_header.stamp, frame_id=self._depth.frame_id(colour_header.frame_id)
-        )
-        msg = poses_3d_to_msg(people.poses, people.ids, people.positions, people.valid, header)
-        self._poses_3d_pub.publish(msg)
-        self._markers_pub.publish(markers_msg(msg))
-
-    def _timestamp_s(self, frame: Frame) -> float:
-        """The header stamp; the arrival time for unstamped images."""
-        stamp = frame.msg.header.stamp
-        return stamp_s(stamp) if stamp.sec or stamp.nanosec else frame.received_s
-
-    def _latency_s(self, frame: Frame) -> float:
-        """From the header stamp to now; from arrival for unstamped images."""
-        stamp = frame.msg.header.stamp
-        if stamp.sec == 0 and stamp.nanosec == 0:
-            return time.monotonic() - frame.received_s
-        now_ns = self.get_clock().now().nanoseconds
-        return (now_ns - (stamp.sec * 1_000_000_000 + stamp.nanosec)) * 1e-9
-
     def _on_set_parameters(self, params: list[Parameter]) -> SetParametersResult:
+        if any(p.name == CAMERAS for p in params):
+            return SetParametersResult(
+                successful=False, reason=cameras_change_refused(self._camera_names)
+            )
         values = dict(self._values) | {p.name: p.value for p in params}
         try:
             check_node_values(values)
@@ -154,16 +103,10 @@ class PoseNetNode(Node):
             people = people_settings(values)
         except InvalidConfigError as exc:
             return SetParametersResult(successful=False, reason=str(exc))
-        transport_changed = values["input_transport"] != self._values["input_transport"]
-        depth_off = self._values["use_depth"] and not values["use_depth"]
         self._values = values
         self._holder.apply(config)
-        self._people.configure(people)
-        self._depth.set_enabled(values["use_depth"])
-        if depth_off:
-            self._markers_pub.publish(delete_all(Header(stamp=self.get_clock().now().to_msg())))
-        if transport_changed:
-            self._subscribe(values["input_transport"])
+        for camera in self._cameras:
+            camera.configure(values, people)
         return SetParametersResult(successful=True)
 
     def _rebuilt(self, estimator) -> None:
@@ -182,13 +125,22 @@ class PoseNetNode(Node):
         return self._holder.estimator.backend.describe()
 
     def _publish_diagnostics(self) -> None:
-        status = self._stats.status(
-            f"{self.get_name()}: pose estimation",
+        """The node's status (all cameras together), then one per named camera."""
+        backend, rebuilding, node = (
             self._backend(),
-            self._slot.dropped,
             self._holder.rebuilding,
+            self.get_name(),
         )
-        msg = DiagnosticArray(status=[status])
+        dropped = sum(camera.dropped for camera in self._cameras)
+        statuses = [self._stats.status(f"{node}: pose estimation", backend, dropped, rebuilding)]
+        statuses += [
+            camera.stats.status(
+                f"{node}: camera {camera.name}", backend, camera.dropped, rebuilding
+            )
+            for camera in self._cameras
+            if camera.name
+        ]
+        msg = DiagnosticArray(status=statuses)
         msg.header.stamp = self.get_clock().now().to_msg()
         self._diag_pub.publish(msg)
 

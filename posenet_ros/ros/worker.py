@@ -1,18 +1,19 @@
-"""The inference thread: takes the newest frame, converts it, estimates, hands poses on."""
+"""The inference thread: takes the cameras' newest frames in turn, converts, estimates, hands
+each camera its poses."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
+from posenet_ros.camera_scheduler import CameraScheduler
 from posenet_ros.errors import InvalidImageError
 from posenet_ros.ros.diagnostics import NodeStats
-from posenet_ros.ros.frame_slot import LatestSlot
 
 ERROR_LOG_PERIOD_S = 5.0
 
@@ -26,38 +27,48 @@ class Frame:
     received_s: float
 
 
+class Camera(Protocol):
+    """What the worker needs of a camera (``CameraIO``): its figures, logger and outputs."""
+
+    stats: NodeStats
+    logger: Any
+
+    def publish(self, frame: Frame, rgb: np.ndarray, poses: list) -> None: ...
+
+
 class InferenceWorker:
-    """Runs off the executor so callbacks stay short; a bad frame never stops the loop."""
+    """Runs off the executor so callbacks stay short; a bad frame never stops the loop.
+
+    One model serves every camera: frames come round-robin from ``frames`` (one at a time:
+    batching several cameras into one call does not pay on the CPU, see the README).
+    """
 
     def __init__(
         self,
-        slot: LatestSlot[Frame],
+        frames: CameraScheduler[str, Frame],
+        cameras: Mapping[str, Camera],
         estimate: Callable[[np.ndarray], list],
-        publish: Callable[[Frame, np.ndarray, list], None],
-        stats: NodeStats,
-        logger,
     ) -> None:
-        self._slot = slot
+        self._frames = frames
+        self._cameras = dict(cameras)
         self._estimate = estimate
-        self._publish = publish
-        self._stats = stats
-        self._logger = logger
         self._thread = threading.Thread(target=self._run, name="posenet-inference", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
     def stop(self, timeout_s: float) -> None:
-        """Close the slot and wait for the frame in progress (at most ``timeout_s``)."""
-        self._slot.close()
+        """Close the scheduler and wait for the frame in progress (at most ``timeout_s``)."""
+        self._frames.close()
         self._thread.join(timeout_s)
 
     def _run(self) -> None:
-        while (frame := self._slot.take()) is not None:
-            self._process(frame)
+        while taken := self._frames.take():
+            for name, frame in taken:
+                self._process(self._cameras[name], frame)
 
-    def _process(self, frame: Frame) -> None:
-        stats = self._stats
+    def _process(self, camera: Camera, frame: Frame) -> None:
+        stats = camera.stats
         try:
             started = time.perf_counter()
             stats.stage_time("handover", time.monotonic() - frame.received_s)
@@ -68,15 +79,16 @@ class InferenceWorker:
             stats.stage_time("conversion", converted - started)
             stats.stage_time("estimation", estimated - converted)
             stats.processing_time(estimated - started)
-            self._publish(frame, rgb, poses)
+            camera.publish(frame, rgb, poses)
             stats.stage_time("publish", time.perf_counter() - estimated)
         except InvalidImageError as exc:
-            self._fail(f"bad frame dropped: {exc}", bad_frame=True)
+            _fail(camera, f"bad frame dropped: {exc}", bad_frame=True)
         # The thread's boundary: an inference or publish failure is counted and logged, and the
         # loop carries on with the next frame.
         except Exception as exc:
-            self._fail(f"frame failed: {type(exc).__name__}: {exc}", bad_frame=False)
+            _fail(camera, f"frame failed: {type(exc).__name__}: {exc}", bad_frame=False)
 
-    def _fail(self, reason: str, *, bad_frame: bool) -> None:
-        self._stats.failed(reason, bad_frame=bad_frame)
-        self._logger.error(reason, throttle_duration_sec=ERROR_LOG_PERIOD_S)
+
+def _fail(camera: Camera, reason: str, *, bad_frame: bool) -> None:
+    camera.stats.failed(reason, bad_frame=bad_frame)
+    camera.logger.error(reason, throttle_duration_sec=ERROR_LOG_PERIOD_S)

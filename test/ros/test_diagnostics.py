@@ -2,6 +2,8 @@
 
 import math
 
+import pytest
+
 from .requirements import require_ros_build
 
 require_ros_build()
@@ -81,3 +83,26 @@ def test_stage_medians_are_reported():
     got = values(stats.status("posenet", "b", 0, False))
     assert (got["conversion_median_ms"], got["estimation_median_ms"]) == ("0.50", "5.00")
     assert (got["handover_median_ms"], got["publish_median_ms"]) == ("nan", "nan")
+
+
+def test_a_cameras_events_are_counted_for_the_node_too():
+    node = NodeStats()
+    front, back = NodeStats(node, "front"), NodeStats(node, "back")
+    front.frame_received()
+    front.frame_done(0.010)
+    front.stage_time("estimation", 0.005)
+    back.frame_received()
+    back.failed("bad frame dropped: unknown encoding", bad_frame=True)
+    back.count("depth_refused", "depth image refused: truncated")
+    back.count("depth_frames_received")
+    assert (node.received, node.processed, node.bad_frames, node.errors) == (2, 1, 1, 0)
+    assert (front.received, front.processed, front.bad_frames) == (1, 1, 0)
+    assert (back.received, back.processed, back.bad_frames) == (1, 0, 1)
+    assert node.counters["depth_refused"] == back.counters["depth_refused"] == 1
+    assert node.counters["depth_frames_received"] == 1
+    assert front.counters["depth_refused"] == 0
+    assert back.last_error == "depth image refused: truncated"
+    assert node.last_error == "back: depth image refused: truncated"
+    assert front.last_error == ""
+    assert node.latency_ms()[0] == front.latency_ms()[0] == pytest.approx(10.0)
+    assert node.stage_ms("estimation")[0] == pytest.approx(5.0)

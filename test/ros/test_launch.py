@@ -114,3 +114,34 @@ def test_launch_file_turns_depth_on_and_remaps_its_topics():
     values, code = run_launch(arguments, lambda: launched_depth_state("/with_depth"))
     assert values == {"use_depth": True}
     assert code == 0
+
+
+def launched_cameras_state(namespace: str, remapped_front: str):
+    client = Client(namespace=namespace)
+    try:
+        client.wait_for_node()
+        values = client.get_parameters("cameras")
+        rgb = load_image(DATA_DIR / "astronaut.jpg")
+        replies = {
+            name: client.camera(name, image_topic).infer(client.raw_image(rgb))
+            for name, image_topic in (("front", remapped_front), ("back", ""))
+        }
+        return values, replies
+    finally:
+        client.close()
+
+
+def test_launch_file_serves_several_cameras_and_remaps_each_camera_topic():
+    remapped_front = "/posenet_test/front_camera/image_raw"
+    arguments = {
+        "namespace": "launched_cameras",
+        "cameras": "[front, back]",
+        "front/image": remapped_front,
+        "backend": "onnxruntime",
+    }
+    (values, replies), code = run_launch(
+        arguments, lambda: launched_cameras_state("/launched_cameras", remapped_front)
+    )
+    assert values == {"cameras": ["front", "back"]}
+    assert replies["front"].poses and replies["back"].poses
+    assert code == 0

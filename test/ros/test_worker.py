@@ -1,4 +1,5 @@
-"""The inference thread: stage timings, and a bad frame counted without stopping the loop."""
+"""The inference thread: stage timings, cameras served in turn, a bad frame counted for its
+camera without stopping the loop."""
 
 import threading
 import time
@@ -9,10 +10,12 @@ from .requirements import require_ros_build
 
 require_ros_build()
 
+from posenet_ros.camera_scheduler import CameraScheduler  # noqa: E402
 from posenet_ros.errors import InvalidImageError  # noqa: E402
 from posenet_ros.ros.diagnostics import STAGES, NodeStats  # noqa: E402
-from posenet_ros.ros.frame_slot import LatestSlot  # noqa: E402
 from posenet_ros.ros.worker import Frame, InferenceWorker  # noqa: E402
+
+TIMEOUT_S = 10.0
 
 
 class Logger:
@@ -25,6 +28,20 @@ class Logger:
         self.logged.set()
 
 
+class Camera:
+    """What the worker needs of a camera: stats, a logger, publish."""
+
+    def __init__(self, node_stats: NodeStats, name: str) -> None:
+        self.stats = NodeStats(node_stats, name)
+        self.logger = Logger()
+        self.published: list = []
+        self.done = threading.Event()
+
+    def publish(self, frame, rgb, poses) -> None:
+        self.published.append((frame.msg, rgb.shape, poses))
+        self.done.set()
+
+
 def to_rgb(msg):
     if msg == "bad":
         raise InvalidImageError("bad encoding")
@@ -32,30 +49,62 @@ def to_rgb(msg):
 
 
 def test_each_stage_of_a_frame_is_timed_and_a_bad_frame_counted():
-    slot: LatestSlot[Frame] = LatestSlot()
-    stats = NodeStats()
-    published = []
-    done = threading.Event()
-
-    def publish(frame, rgb, poses):
-        published.append((frame.msg, rgb.shape, poses))
-        done.set()
-
-    logger = Logger()
-    worker = InferenceWorker(slot, lambda rgb: ["pose"], publish, stats, logger)
+    node_stats = NodeStats()
+    camera = Camera(node_stats, "")
+    frames: CameraScheduler[str, Frame] = CameraScheduler([""])
+    worker = InferenceWorker(frames, {"": camera}, lambda rgb: ["pose"])
     worker.start()
     try:
-        slot.put(Frame("bad", to_rgb, time.monotonic()))
-        assert logger.logged.wait(10.0)
-        slot.put(Frame("good", to_rgb, time.monotonic()))
-        assert done.wait(10.0)
+        frames.put("", Frame("bad", to_rgb, time.monotonic()))
+        assert camera.logger.logged.wait(TIMEOUT_S)
+        frames.put("", Frame("good", to_rgb, time.monotonic()))
+        assert camera.done.wait(TIMEOUT_S)
     finally:
         worker.stop(5.0)
-    assert logger.errors == ["bad frame dropped: bad encoding"]
-    assert stats.bad_frames == 1
-    assert published == [("good", (2, 2, 3), ["pose"])]
-    for stage in STAGES:
-        median, _ = stats.stage_ms(stage)
-        assert median >= 0.0, stage  # timed (NaN until a frame passes the stage)
-    median, _ = stats.processing_ms()
-    assert median >= 0.0
+    assert camera.logger.errors == ["bad frame dropped: bad encoding"]
+    assert camera.stats.bad_frames == node_stats.bad_frames == 1
+    assert camera.published == [("good", (2, 2, 3), ["pose"])]
+    for stats in (camera.stats, node_stats):
+        for stage in STAGES:
+            median, _ = stats.stage_ms(stage)
+            assert median >= 0.0, stage  # timed (NaN until a frame passes the stage)
+        median, _ = stats.processing_ms()
+        assert median >= 0.0
+
+
+def test_each_camera_gets_its_own_frames_and_its_own_errors():
+    node_stats = NodeStats()
+    cameras = {name: Camera(node_stats, name) for name in ("front", "back")}
+    frames: CameraScheduler[str, Frame] = CameraScheduler(list(cameras))
+    estimated = []
+
+    def estimate(rgb):
+        estimated.append(rgb.shape)
+        return [f"pose {len(estimated)}"]
+
+    worker = InferenceWorker(frames, cameras, estimate)
+    worker.start()
+    try:
+        frames.put("back", Frame("bad", to_rgb, time.monotonic()))
+        assert cameras["back"].logger.logged.wait(TIMEOUT_S)
+        frames.put("front", Frame("good", to_rgb, time.monotonic()))
+        assert cameras["front"].done.wait(TIMEOUT_S)
+    finally:
+        worker.stop(5.0)
+    assert cameras["front"].published == [("good", (2, 2, 3), ["pose 1"])]
+    assert cameras["back"].published == []
+    assert (cameras["front"].logger.errors, cameras["back"].logger.errors) == (
+        [],
+        ["bad frame dropped: bad encoding"],
+    )
+    assert (cameras["front"].stats.bad_frames, cameras["back"].stats.bad_frames) == (0, 1)
+    assert node_stats.bad_frames == 1
+    assert node_stats.last_error == "back: bad frame dropped: bad encoding"
+
+
+def test_stop_releases_a_waiting_worker():
+    frames: CameraScheduler[str, Frame] = CameraScheduler(["a"])
+    worker = InferenceWorker(frames, {"a": Camera(NodeStats(), "a")}, lambda rgb: [])
+    worker.start()
+    worker.stop(TIMEOUT_S)
+    assert not worker._thread.is_alive()
