@@ -67,20 +67,27 @@ def candidates(logits: np.ndarray, floor: float, threshold: np.float32) -> tuple
                 score = sigmoid32(logit)
                 if not score >= threshold:
                     continue
-                maximum = True
-                for wy in range(
-                    max(y - LOCAL_MAXIMUM_RADIUS, 0), min(y + LOCAL_MAXIMUM_RADIUS + 1, height)
-                ):
-                    for wx in range(
-                        max(x - LOCAL_MAXIMUM_RADIUS, 0), min(x + LOCAL_MAXIMUM_RADIUS + 1, width)
-                    ):
-                        if not sigmoid32(logits[wy, wx, part]) <= score:  # greater, or NaN
-                            maximum = False
-                if maximum:
+                if _window_maximum(logits, y, x, part, logit, score):
                     flat[count] = (y * width + x) * channels + part
                     scores[count] = score
                     count += 1
     return flat[:count].copy(), scores[:count].copy()
+
+
+@compiled
+def _window_maximum(
+    logits: np.ndarray, y: int, x: int, part: int, logit: float, score: np.float32
+) -> bool:
+    """Whether ``score`` (that of ``logit``, at (y, x, part)) is >= every score of its
+    window, clipped at the borders; False at a NaN. Only neighbours with a greater logit
+    (or NaN) need their score (the sigmoid is monotonic): a saturated score can still tie."""
+    height, width, _ = logits.shape
+    for wy in range(max(y - LOCAL_MAXIMUM_RADIUS, 0), min(y + LOCAL_MAXIMUM_RADIUS + 1, height)):
+        for wx in range(max(x - LOCAL_MAXIMUM_RADIUS, 0), min(x + LOCAL_MAXIMUM_RADIUS + 1, width)):
+            neighbour = logits[wy, wx, part]
+            if not neighbour <= logit and not sigmoid32(neighbour) <= score:
+                return False  # a greater score, or NaN
+    return True
 
 
 @functools.lru_cache(maxsize=64)

@@ -32,7 +32,13 @@ def heatmap_scores(logits: Any) -> Any:
 
 @compiled
 def sigmoid32(logit: float) -> np.float32:
-    """``heatmap_scores`` of one logit, in compiled kernels: the same float64 operations."""
+    """``heatmap_scores`` of one logit, in compiled kernels: the same float64 operations.
+
+    Its ``exp`` is the C library's, NumPy's has its own SIMD loops: over all 2**32 float32
+    logits the two scores differ at one (9.894371e-06), where this one equals the
+    reference's (V8's ``Math.exp``). Over all float32 it is also monotonic, which the
+    kernels' shortcuts (``logit_floor``, neighbours' logits) rely on.
+    """
     return np.float32(1.0 / (1.0 + math.exp(-np.float64(logit))))
 
 
