@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import rclpy
 from ament_index_python.packages import get_package_prefix, get_package_share_directory
+from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
@@ -73,6 +74,8 @@ class StreamsClient:
             self.node.create_subscription(
                 Poses, stream.poses_topic, lambda msg, s=stream: self._on_poses(s, msg), 10
             )
+        self.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, 10)
+        self.diagnostics: dict[str, dict[str, str]] = {}  # the last values of each status
         self._sent = 0
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
@@ -93,6 +96,10 @@ class StreamsClient:
         stream.arrivals.append(time.monotonic())
         stream.last_progress = time.monotonic()
         self.answered.set()
+
+    def _on_diagnostics(self, msg: DiagnosticArray) -> None:
+        for status in msg.status:
+            self.diagnostics[status.name] = {kv.key: kv.value for kv in status.values}
 
     def wait_connected(self) -> None:
         """Until every stream has had an answer (the nodes have loaded their models)."""
@@ -160,10 +167,27 @@ def run_phase(
             for n, before in zip(nodes, cpu_before, strict=True)
         ]
         rss = [rss_mb(node.pid) for node in nodes]
+        time.sleep(1.5)  # the nodes' diagnostics of the phase's end
+        diagnostics = dict(client.diagnostics)
     finally:
         client.close()
         stop_nodes(nodes)
-    return {"fps": fps, "total_fps": sum(fps), "rss_mb": rss, "cpu_cores": cpu}
+    return {
+        "fps": fps,
+        "total_fps": sum(fps),
+        "rss_mb": rss,
+        "cpu_cores": cpu,
+        "diagnostics": diagnostics,
+    }
+
+
+def stage_medians(values: dict[str, str]) -> str:
+    """Where a frame's time goes in the node (its diagnostics' stage medians, ms)."""
+    return ", ".join(
+        f"{key.removesuffix('_median_ms')} {value}"
+        for key, value in values.items()
+        if key.endswith("_median_ms") and not key.startswith(("latency", "processing"))
+    )
 
 
 def shares(fps: list[float]) -> str:
@@ -202,7 +226,9 @@ def main(argv: list[str] | None = None) -> int:
         f"one node, {args.cameras} cameras: {multi['total_fps']:.1f} FPS = "
         f"{multi['total_fps'] / core:.2f} x core (target >= 0.95); per camera "
         f"(vs an equal share, target within 10%): {shares(multi['fps'])}; "
-        f"RSS {multi['rss_mb'][0]:.0f} MB; CPU cores busy {multi['cpu_cores'][0]:.2f}",
+        f"RSS {multi['rss_mb'][0]:.0f} MB; CPU cores busy {multi['cpu_cores'][0]:.2f}; "
+        f"stage medians (ms): "
+        f"{stage_medians(multi['diagnostics'].get('posenet: pose estimation', {}))}",
         flush=True,
     )
 
