@@ -124,17 +124,21 @@ def _on_host(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``_decode_on_host`` on the maps as they come when the kernel reads them so (float32,
     C-contiguous: what the backends return), on converted copies otherwise."""
-    kernel = _host_kernel()
-    maps = [heatmap_logits, offsets, displacement_fwd, displacement_bwd]
-    for attempt in range(2):
-        floor, threshold = thresholds(score_threshold, maps[0].dtype)
-        try:
-            return kernel(*maps, stride, floor, threshold, max_poses, squared_radius)
-        except TypeError:  # no compiled signature for these arrays (numba's dispatch)
-            if attempt:
-                raise
-        maps = [kernel_logits(maps[0])] + [np.ascontiguousarray(a, np.float32) for a in maps[1:]]
-    raise AssertionError("unreachable")
+    maps = (heatmap_logits, offsets, displacement_fwd, displacement_bwd)
+    try:
+        return _host_kernel()(
+            *maps,
+            stride,
+            *thresholds(score_threshold, heatmap_logits.dtype),
+            max_poses,
+            squared_radius,
+        )
+    except TypeError:  # no compiled signature for these arrays (numba's dispatch)
+        pass
+    logits = kernel_logits(heatmap_logits)
+    maps = (logits, *[np.ascontiguousarray(a, np.float32) for a in maps[1:]])
+    floor, threshold = thresholds(score_threshold, logits.dtype)
+    return _host_kernel()(*maps, stride, floor, threshold, max_poses, squared_radius)
 
 
 @compiled
