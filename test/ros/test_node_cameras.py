@@ -21,7 +21,7 @@ require_ros_build()
 
 from posenet_ros.msg import Poses3D  # noqa: E402
 from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
-from sensor_msgs.msg import CameraInfo, Image  # noqa: E402
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image  # noqa: E402
 from std_msgs.msg import Header  # noqa: E402
 
 from posenet_ros.image_io import load_image  # noqa: E402
@@ -350,3 +350,23 @@ def test_invalid_camera_names_stop_the_node_at_start_with_the_reason():
         assert "cannot start: camera 'front' repeated in cameras" in process.log()
     finally:
         process.stop()
+
+
+def test_compressed_input_is_per_camera_too(two, images):
+    """input_transport: compressed resubscribes every camera to NAME/image/compressed."""
+    assert two.client.set_parameters(input_transport="compressed")[0].successful
+    reliable = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
+    for name in TWO:
+        topics = two.topics[name]
+        publisher = two.client.node.create_publisher(
+            CompressedImage, f"{topics.prefix}/image/compressed", reliable
+        )
+        two.client.wait_matched(publisher)
+        png = two.client.compressed_image(images[name], "PNG")
+        deadline = time.monotonic() + WAIT_S
+        reply = None
+        while reply is None and time.monotonic() < deadline:
+            publisher.publish(png)
+            reply = topics.wait_poses(png.header, 1.0)
+        assert reply is not None, f"no {topics.prefix}/poses for a compressed frame"
+        assert_same_poses(reply, core_poses(images[name]))
