@@ -288,7 +288,7 @@ def cameras_descriptor() -> ParameterDescriptor:
     """``cameras``: a string array, declared without a default (unset = one unnamed camera).
 
     Declared as ``declare_parameter(CAMERAS, Parameter.Type.STRING_ARRAY, descriptor)``, which
-    rclpy has taken since Galactic (Humble's 3.3 included): an override from the command
+    rclpy has taken since Humble's 3.3 (ros2/rclpy#798): an override from the command
     line or a params file sets it, an empty YAML list leaves it unset.
     """
     return ParameterDescriptor(
