@@ -79,6 +79,7 @@ class PoseNetNode(Node):
             self._frames,
             {camera.name: camera for camera in self._cameras},
             self._estimate,
+            running=self.context.ok,
         )
         self._worker.start()
         warm_up()

@@ -48,10 +48,14 @@ class InferenceWorker:
         frames: CameraScheduler[str, Frame],
         cameras: Mapping[str, Camera],
         estimate: Callable[[np.ndarray], list],
+        running: Callable[[], bool] = lambda: True,
     ) -> None:
+        """``running`` is False once the ROS context is shut down (SIGINT): a frame whose
+        publishing fails then is dropped quietly instead of being reported as an error."""
         self._frames = frames
         self._cameras = dict(cameras)
         self._estimate = estimate
+        self._running = running
         self._thread = threading.Thread(target=self._run, name="posenet-inference", daemon=True)
 
     def start(self) -> None:
@@ -86,7 +90,8 @@ class InferenceWorker:
         # The thread's boundary: an inference or publish failure is counted and logged, and the
         # loop carries on with the next frame.
         except Exception as exc:
-            _fail(camera, f"frame failed: {type(exc).__name__}: {exc}", bad_frame=False)
+            if self._running():
+                _fail(camera, f"frame failed: {type(exc).__name__}: {exc}", bad_frame=False)
 
 
 def _fail(camera: Camera, reason: str, *, bad_frame: bool) -> None:

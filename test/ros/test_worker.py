@@ -108,3 +108,25 @@ def test_stop_releases_a_waiting_worker():
     worker.start()
     worker.stop(TIMEOUT_S)
     assert not worker._thread.is_alive()
+
+
+class FailingCamera(Camera):
+    def publish(self, frame, rgb, poses) -> None:
+        self.done.set()
+        raise RuntimeError("publisher's context is invalid")
+
+
+def test_a_publish_failure_is_reported_while_running_and_quiet_after_shutdown():
+    for running, reported in ((True, 1), (False, 0)):
+        frames: CameraScheduler[str, Frame] = CameraScheduler([""])
+        camera = FailingCamera(NodeStats(), "")
+        worker = InferenceWorker(frames, {"": camera}, lambda rgb: [], running=lambda r=running: r)
+        worker.start()
+        try:
+            frames.put("", Frame("good", to_rgb, time.monotonic()))
+            assert camera.done.wait(TIMEOUT_S)
+        finally:
+            worker.stop(TIMEOUT_S)
+        assert not worker._thread.is_alive()
+        assert camera.stats.errors == reported
+        assert len(camera.logger.errors) == reported
