@@ -25,7 +25,7 @@ import numba
 import numpy as np
 
 from posenet_ros.errors import InvalidConfigError, InvalidImageError
-from posenet_ros.preprocess import _compiled  # numba.njit with its on-disk cache
+from posenet_ros.jit import compiled
 from posenet_ros.ranges import Range, check_ranges
 from posenet_ros.types import Pose
 
@@ -205,7 +205,7 @@ def warm_up() -> None:
 
 # A compiled loop rather than NumPy: gathering each window, masking, sorting and indexing the
 # middle took ~0.14 ms for 5 people in NumPy (a dozen small array passes); this takes a few us.
-@_compiled
+@compiled
 def _lift(
     xy: np.ndarray,
     depth: np.ndarray,

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import array
 import functools
-import logging
 import threading
 from dataclasses import dataclass
 from typing import Protocol
@@ -37,8 +36,7 @@ import numba
 import numpy as np
 
 from posenet_ros.errors import InvalidImageError
-
-log = logging.getLogger(__name__)
+from posenet_ros.jit import compiled
 
 # REP 118 depth images: named in the refusal, since they reach the colour input by mistake.
 DEPTH_ENCODINGS = frozenset({"16UC1", "32FC1"})
@@ -206,15 +204,6 @@ def _unsupported(encoding: str) -> str:
     return f"unsupported encoding {encoding!r}: {depth}expected one of {', '.join(FORMATS)}"
 
 
-def _compiled(function):
-    """``numba.njit`` with its on-disk cache, or without one where no cache dir is writable."""
-    try:
-        return numba.njit(cache=True, nogil=True)(function)
-    except RuntimeError as exc:  # no writable __pycache__, NUMBA_CACHE_DIR or user cache dir
-        log.warning("compiling %s on every start: %s", function.__name__, exc)
-        return numba.njit(nogil=True)(function)
-
-
 # Compiled loops rather than OpenCV: see the module docstring. What made them fast (each step
 # measured): rows as contiguous slices of the 1-D frame (not a strided 2-D array); no
 # data-dependent branches (noisy frames mispredict them), so clamps and parity choices are
@@ -250,17 +239,17 @@ def _yuv422_rows(frame: np.ndarray, step: int, rgb: np.ndarray, y0, u, y1, v) ->
             out[q] = min(max(unclamped[q], np.int32(0)), np.int32(255))
 
 
-@_compiled
+@compiled
 def _uyvy_to_rgb(frame: np.ndarray, step: int, rgb: np.ndarray) -> None:
     _yuv422_rows(frame, step, rgb, 1, 0, 3, 2)
 
 
-@_compiled
+@compiled
 def _yuyv_to_rgb(frame: np.ndarray, step: int, rgb: np.ndarray) -> None:
     _yuv422_rows(frame, step, rgb, 0, 1, 2, 3)
 
 
-@_compiled
+@compiled
 def _demosaic(frame: np.ndarray, step: int, red_row: int, red_col: int, rgb: np.ndarray) -> None:
     """OpenCV's Bayer2RGB_ (bilinear): the interior from 3x3 neighbourhoods with its rounding,
     then the first/last column and row copied from their neighbours.

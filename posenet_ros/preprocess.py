@@ -28,7 +28,6 @@ numba); loading it takes about 0.1 s on first use, which ``warm_up`` moves to st
 from __future__ import annotations
 
 import functools
-import logging
 import math
 import threading
 from collections import OrderedDict
@@ -40,12 +39,12 @@ import numba
 import numpy as np
 
 from posenet_ros.config import EstimatorConfig
+from posenet_ros.jit import compiled
 from posenet_ros.row_sharing import Pacing, RowSharer
 from posenet_ros.types import Pose
 
 NORMALISE_SCALE = np.float32(127.5)
 NORMALISE_SHIFT = np.float32(1.0)
-log = logging.getLogger(__name__)
 
 _CACHED_PLANS = 4  # distinct frame geometries kept (ROS streams use one or two)
 _compile_lock = threading.Lock()
@@ -195,19 +194,10 @@ def _axis(size: int, pad_before: int, pad_after: int, out_size: int, mirror: boo
     )
 
 
-def _compiled(function: Callable) -> Callable:
-    """``numba.njit`` with its on-disk cache, or without one where no cache dir is writable."""
-    try:
-        return numba.njit(cache=True, nogil=True)(function)
-    except RuntimeError as exc:  # no writable __pycache__, NUMBA_CACHE_DIR or user cache dir
-        log.warning("compiling %s on every start: %s", function.__name__, exc)
-        return numba.njit(nogil=True)(function)
-
-
 # Compiled loops rather than a library resize: tfjs's arithmetic must be reproduced exactly
 # (float64 lerps at ``dst * in / out``), and OpenCV and Pillow resize with half-pixel centres
 # or fixed-point weights; NumPy needs a temporary per step and was 2-4x slower.
-@_compiled
+@compiled
 def _lerp_row(image: np.ndarray, row: int, cols: _Axis, out: np.ndarray) -> None:
     """The horizontal lerps of frame row ``row`` (-1: a padding row) into ``out`` (3 n,)."""
     if row < 0:
@@ -223,7 +213,7 @@ def _lerp_row(image: np.ndarray, row: int, cols: _Axis, out: np.ndarray) -> None
             out[3 * j + c] = a + (b - a) * frac
 
 
-@_compiled
+@compiled
 def _resize(
     image: np.ndarray,
     rows: _Axis,

@@ -11,6 +11,7 @@ import pytest
 
 from posenet_ros import preprocess
 from posenet_ros.config import EstimatorConfig
+from posenet_ros.jit import compiled
 from posenet_ros.preprocess import (
     NO_PADDING,
     BilinearResizer,
@@ -234,8 +235,8 @@ def test_resizer_refuses_arrays_it_was_not_built_for() -> None:
 def test_jit_without_a_cache_location_still_compiles(caplog: pytest.LogCaptureFixture) -> None:
     namespace: dict = {}
     exec(compile("def twice(x):\n    return 2 * x\n", "<no file>", "exec"), namespace)
-    with caplog.at_level(logging.WARNING, logger="posenet_ros.preprocess"):
-        twice = preprocess._compiled(namespace["twice"])
+    with caplog.at_level(logging.WARNING, logger="posenet_ros.jit"):
+        twice = compiled(namespace["twice"])
     assert twice(21) == 42
     assert "compiling twice on every start" in caplog.text
 

@@ -13,9 +13,10 @@ from rclpy.parameter import Parameter
 
 from posenet_ros.camera_scheduler import CameraScheduler
 from posenet_ros.config import REBUILD_FIELDS, EstimatorConfig
+from posenet_ros.depth import warm_up as warm_up_depth
 from posenet_ros.errors import InvalidConfigError
 from posenet_ros.estimator import PoseEstimator
-from posenet_ros.pixel_formats import warm_up
+from posenet_ros.pixel_formats import warm_up as warm_up_pixel_formats
 from posenet_ros.ros.camera_io import CameraIO
 from posenet_ros.ros.diagnostics import NodeStats
 from posenet_ros.ros.estimator_holder import EstimatorHolder
@@ -82,7 +83,9 @@ class PoseNetNode(Node):
             running=self.context.ok,
         )
         self._worker.start()
-        warm_up()
+        # The numba kernels of the other encodings and of depth: loaded now, not on a frame.
+        warm_up_pixel_formats()
+        warm_up_depth()
 
     def destroy_node(self) -> None:
         """Stop the inference thread (waits for the frame in progress), then the node."""
