@@ -267,23 +267,9 @@ class Client:
         raise AssertionError(f"diagnostics never matched; last: {last}")
 
     def wait_diagnostics(self, predicate) -> dict:
-        """The first diagnostics values, published from now on, that satisfy ``predicate``."""
-        after_ns = time.time_ns()
-        deadline = time.monotonic() + WAIT_S
-        last = {}
-        while time.monotonic() < deadline:
-            try:
-                array_msg = self.diagnostics.get(timeout=2.0)
-            except queue.Empty:
-                continue
-            stamp = array_msg.header.stamp
-            if stamp.sec * 1_000_000_000 + stamp.nanosec <= after_ns:
-                continue
-            for status in array_msg.status:
-                last = {kv.key: kv.value for kv in status.values}
-                if predicate(last):
-                    return last
-        raise AssertionError(f"diagnostics never matched; last: {last}")
+        """The first values of any status, published from now on, that satisfy ``predicate``."""
+        statuses = self.wait_statuses(lambda found: any(map(predicate, found.values())))
+        return next(values for values in statuses.values() if predicate(values))
 
 
 class CameraTopics:
