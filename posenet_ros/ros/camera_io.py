@@ -9,6 +9,7 @@ for all of them: frames go from here to the node's ``CameraScheduler``, come bac
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Mapping
 
@@ -55,6 +56,9 @@ class CameraIO:
         )
         self._node = node
         self._values = values
+        # Orders a use_depth switch-off (its lone DELETEALL) against a frame's 3D output, so
+        # no skeleton is published after the clear.
+        self._depth_lock = threading.Lock()
         self._frames = frames
         self._holder = holder
         self._people = PeoplePipeline(people)
@@ -76,13 +80,14 @@ class CameraIO:
 
     def configure(self, values: Mapping[str, object], people: PeopleSettings) -> None:
         """Apply validated parameter values from the next frame on."""
-        old, self._values = self._values, values
+        with self._depth_lock:
+            old, self._values = self._values, values
+            if old["use_depth"] and not values["use_depth"]:
+                self._markers_pub.publish(
+                    delete_all(Header(stamp=self._node.get_clock().now().to_msg()))
+                )
         self._people.configure(people)
         self._depth.set_enabled(bool(values["use_depth"]))
-        if old["use_depth"] and not values["use_depth"]:
-            self._markers_pub.publish(
-                delete_all(Header(stamp=self._node.get_clock().now().to_msg()))
-            )
         if values["input_transport"] != old["input_transport"]:
             self._subscribe(str(values["input_transport"]))
 
@@ -138,8 +143,12 @@ class CameraIO:
             stamp=colour_header.stamp, frame_id=self._depth.frame_id(colour_header.frame_id)
         )
         msg = poses_3d_to_msg(people.poses, people.ids, people.positions, people.valid, header)
-        self._poses_3d_pub.publish(msg)
-        self._markers_pub.publish(markers_msg(msg))
+        markers = markers_msg(msg)
+        with self._depth_lock:
+            if not self._values["use_depth"]:
+                return  # switched off while this frame was in flight: its clear went out
+            self._poses_3d_pub.publish(msg)
+            self._markers_pub.publish(markers)
 
     def _latency_s(self, frame: Frame) -> float:
         """From the header stamp to now; from arrival for unstamped images."""

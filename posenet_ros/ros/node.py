@@ -69,7 +69,8 @@ class PoseNetNode(Node):
                 people,
                 self._frames,
                 self._holder,
-                NodeStats(self._stats, name),
+                # the unnamed camera of a one-camera node is the node: one set of figures
+                NodeStats(self._stats, name) if name else self._stats,
             )
             for name in self._camera_names
         ]

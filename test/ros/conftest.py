@@ -27,3 +27,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "test/ros/" in item.nodeid.replace("\\", "/"):
             item.add_marker(pytest.mark.ros)
+
+
+# The module-scoped posenet_node process and client most node test modules share in shape (each
+# module gets its own node; a module needing other arguments defines its own fixtures).
+@pytest.fixture(scope="module")
+def node():
+    from .harness import NodeProcess  # imports rclpy: only once a test needs a node
+
+    process = NodeProcess()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="module")
+def client(node):
+    from .harness import Client
+
+    client = Client()
+    client.wait_for_node()
+    yield client
+    client.close()

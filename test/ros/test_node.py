@@ -25,24 +25,9 @@ from posenet_ros.estimator import PoseEstimator  # noqa: E402
 from posenet_ros.image_io import load_image  # noqa: E402
 from posenet_ros.ros.parameters import PARAMETERS, estimator_config  # noqa: E402
 
-from .harness import DATA_DIR, Client, NodeProcess, wait_stamped  # noqa: E402
+from .harness import DATA_DIR, wait_stamped  # noqa: E402
 
 DEFAULTS = {spec.name: spec.default for spec in PARAMETERS}
-
-
-@pytest.fixture(scope="module")
-def node():
-    process = NodeProcess()
-    yield process
-    process.stop()
-
-
-@pytest.fixture(scope="module")
-def client(node):
-    client = Client()
-    client.wait_for_node()
-    yield client
-    client.close()
 
 
 @pytest.fixture(autouse=True)

@@ -21,7 +21,7 @@ from posenet_ros.estimator import PoseEstimator  # noqa: E402
 from posenet_ros.image_io import load_image  # noqa: E402
 from posenet_ros.ros.parameters import PARAMETERS, estimator_config  # noqa: E402
 
-from .harness import DATA_DIR, Client, NodeProcess  # noqa: E402
+from .harness import DATA_DIR  # noqa: E402
 
 PADDING = 3  # bytes after each row: odd, so 16-bit rows start at odd offsets too
 BAYER = {  # ROS pattern -> (OpenCV code, colour of the 2x2 cell's sites as RGB channels)
@@ -43,21 +43,6 @@ SIXTEEN_BIT = {  # encoding -> (channel order as RGB indices, OpenCV code to RGB
     "bgra16": ((2, 1, 0, 0), cv2.COLOR_BGRA2RGB),
     "mono16": ((1,), cv2.COLOR_GRAY2RGB),
 }
-
-
-@pytest.fixture(scope="module")
-def node():
-    process = NodeProcess()
-    yield process
-    process.stop()
-
-
-@pytest.fixture(scope="module")
-def client(node):
-    client = Client()
-    client.wait_for_node()
-    yield client
-    client.close()
 
 
 @pytest.fixture(scope="module")

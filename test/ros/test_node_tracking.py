@@ -17,27 +17,12 @@ from posenet_ros.estimator import PoseEstimator  # noqa: E402
 from posenet_ros.image_io import load_image  # noqa: E402
 from posenet_ros.ros.parameters import PARAMETERS, estimator_config  # noqa: E402
 
-from .harness import DATA_DIR, Client, NodeProcess  # noqa: E402
+from .harness import DATA_DIR  # noqa: E402
 
 DEFAULTS = {spec.name: spec.default for spec in PARAMETERS}
 FIRST_ID_WITHIN = 8  # frames (issue 9)
 STEP_PX = 12  # how far the person moves per frame
 EXPIRY_FRAMES = 15  # TrackerConfig default
-
-
-@pytest.fixture(scope="module")
-def node():
-    process = NodeProcess()
-    yield process
-    process.stop()
-
-
-@pytest.fixture(scope="module")
-def client(node):
-    client = Client()
-    client.wait_for_node()
-    yield client
-    client.close()
 
 
 @pytest.fixture(autouse=True)
