@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import array
 import functools
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -25,7 +24,7 @@ import numba
 import numpy as np
 
 from posenet_ros.errors import InvalidConfigError, InvalidImageError
-from posenet_ros.jit import compiled
+from posenet_ros.jit import compile_for, compiled
 from posenet_ros.ranges import Range, check_ranges
 from posenet_ros.types import Pose
 
@@ -35,7 +34,6 @@ DEPTH_ENCODINGS: dict[str, tuple[int, str, float]] = {
     "32FC1": (4, "f4", 1.0),
 }
 
-_compile_lock = threading.Lock()
 
 DEPTH_RANGES: dict[str, Range] = {
     "window": Range(1, 51, integer=True),
@@ -251,25 +249,17 @@ def _lift(
         valid[k] = True
 
 
+@functools.cache  # once: lifting calls it on every frame
 def _kernel() -> Callable:
-    with _compile_lock:  # two threads lifting at once: the second waits for the compile
-        return _compiled_kernel()
-
-
-@functools.cache
-def _compiled_kernel() -> Callable:
     """One signature for read-only arrays of any strides, so views need no compile of their
-    own; later compiles are disabled."""
+    own."""
     readonly = functools.partial(numba.types.Array, layout="A", readonly=True)
-    _lift.compile(
-        (
-            readonly(numba.float64, 2),
-            readonly(numba.float32, 2),
-            numba.int64,
-            *(numba.float64,) * 6,
-            numba.float64[:, ::1],
-            numba.boolean[::1],
-        )
+    signature = (
+        readonly(numba.float64, 2),
+        readonly(numba.float32, 2),
+        numba.int64,
+        *(numba.float64,) * 6,
+        numba.float64[:, ::1],
+        numba.boolean[::1],
     )
-    _lift.disable_compile()
-    return _lift
+    return compile_for(_lift, [signature])

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable
 
 import numba
 
 log = logging.getLogger(__name__)
+
+_compile_lock = threading.Lock()
 
 
 def compiled(function: Callable) -> Callable:
@@ -18,3 +21,15 @@ def compiled(function: Callable) -> Callable:
     except RuntimeError as exc:  # no writable __pycache__, NUMBA_CACHE_DIR or user cache dir
         log.warning("compiling %s on every start: %s", function.__name__, exc)
         return numba.njit(nogil=True)(function)
+
+
+def compile_for(kernel: Callable, signatures: Iterable[tuple]) -> Callable:
+    """``kernel`` compiled (or loaded from the cache) for ``signatures`` only, once; later
+    compiles are disabled, so no frame ever pays for one. Thread-safe: estimators built on
+    two threads at once, the second waits."""
+    with _compile_lock:
+        if not kernel.signatures:
+            for signature in signatures:
+                kernel.compile(signature)
+            kernel.disable_compile()
+    return kernel

@@ -28,24 +28,19 @@ from __future__ import annotations
 
 import array
 import functools
-import threading
 from dataclasses import dataclass
 from typing import Protocol
 
 import numba
 import numpy as np
 
+from posenet_ros.depth import DEPTH_ENCODINGS
 from posenet_ros.errors import InvalidImageError
-from posenet_ros.jit import compiled
-
-# REP 118 depth images: named in the refusal, since they reach the colour input by mistake.
-DEPTH_ENCODINGS = frozenset({"16UC1", "32FC1"})
+from posenet_ros.jit import compile_for, compiled
 
 # BT.601 video range, OpenCV's fixed point (modules/imgproc/src/color_yuv): 20-bit coefficients.
 _SHIFT = np.int32(20)
 _CY, _CVR, _CVG, _CUG, _CUB = 1220542, 1673527, -852492, -409993, 2116026
-
-_compile_lock = threading.Lock()
 
 
 class _Format(Protocol):
@@ -291,23 +286,15 @@ def _demosaic(frame: np.ndarray, step: int, red_row: int, red_col: int, rgb: np.
     rgb[height - 1] = rgb[height - 2]
 
 
+@functools.cache  # once: convert calls it on every frame
 def _compile() -> None:
-    """Compile the YUV and Bayer kernels (or load them from numba's cache), once."""
-    with _compile_lock:
-        _compiled_kernels()
-
-
-@functools.cache
-def _compiled_kernels() -> None:
-    """One signature each, for the read-only frame bytes; later compiles are disabled."""
+    """Compile the YUV and Bayer kernels (or load them from numba's cache) for the read-only
+    frame bytes, once."""
     frame = numba.types.Array(numba.uint8, 1, "C", readonly=True)
     out = numba.uint8[:, :, ::1]
-    kernels = (_uyvy_to_rgb, _yuyv_to_rgb, _demosaic)
-    for kernel in kernels[:2]:
-        kernel.compile((frame, numba.intp, out))
-    _demosaic.compile((frame, numba.intp, numba.intp, numba.intp, out))
-    for kernel in kernels:
-        kernel.disable_compile()
+    for kernel in (_uyvy_to_rgb, _yuyv_to_rgb):
+        compile_for(kernel, [(frame, numba.intp, out)])
+    compile_for(_demosaic, [(frame, numba.intp, numba.intp, numba.intp, out)])
 
 
 def warm_up() -> None:

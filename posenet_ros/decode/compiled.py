@@ -16,15 +16,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
 import numba
 
 log = logging.getLogger(__name__)
-
-_compile_lock = threading.Lock()
 
 # Logits as the backends return them: C-contiguous float32 (float64 for float64 outputs).
 LOGITS = tuple(numba.types.Array(t, 3, "C", readonly=True) for t in (numba.float32, numba.float64))
@@ -53,18 +50,10 @@ def compiled(function: Callable) -> Callable:
 
 @functools.cache
 def _sources_stamp() -> bytes:
-    """SHA-256 of the decoders' source files (this package's ``*.py``)."""
+    """SHA-256 of the decoders' source files (this package's ``*.py``) and of the skeleton
+    table their kernels bake in (``keypoints.py``)."""
     digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
+    here = Path(__file__).parent
+    for path in [*sorted(here.glob("*.py")), here.parent / "keypoints.py"]:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.digest()
-
-
-def compile_for(kernel: Callable, signatures: Iterable[tuple]) -> Callable:
-    """``kernel`` compiled for ``signatures`` only (thread-safe; once per kernel)."""
-    with _compile_lock:  # estimators built on two threads at once: the second waits
-        if not kernel.signatures:
-            for signature in signatures:
-                kernel.compile(signature)
-            kernel.disable_compile()
-    return kernel

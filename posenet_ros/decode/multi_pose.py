@@ -10,7 +10,7 @@ import numba
 import numpy as np
 
 from posenet_ros.arrays import to_host
-from posenet_ros.decode.compiled import LOGITS, compile_for, compiled
+from posenet_ros.decode.compiled import LOGITS, compiled
 from posenet_ros.decode.inputs import check_known_maps, check_multi_pose_params, check_stride
 from posenet_ros.decode.max_heap import heap_pop, heap_push
 from posenet_ros.decode.nms import instance_score, within_nms_radius
@@ -23,6 +23,7 @@ from posenet_ros.decode.part_queue import (
 from posenet_ros.decode.scores import heatmap_scores, sigmoid32
 from posenet_ros.decode.traverse import HostMaps, decode_pose
 from posenet_ros.errors import ModelError
+from posenet_ros.jit import compile_for
 from posenet_ros.keypoints import NUM_KEYPOINTS
 from posenet_ros.types import Pose
 

@@ -11,11 +11,12 @@ import numpy as np
 
 from posenet_ros.arrays import to_host
 from posenet_ros.decode.argmax2d import argmax2d, argmax2d_of_logits
-from posenet_ros.decode.compiled import LOGITS, compile_for, compiled
+from posenet_ros.decode.compiled import LOGITS, compiled
 from posenet_ros.decode.inputs import check_known_maps, check_stride
 from posenet_ros.decode.part_queue import kernel_logits
 from posenet_ros.decode.scores import heatmap_scores
 from posenet_ros.errors import ModelError
+from posenet_ros.jit import compile_for
 from posenet_ros.keypoints import NUM_KEYPOINTS
 from posenet_ros.types import Pose
 
