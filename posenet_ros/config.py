@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Literal
 
 from posenet_ros.errors import InvalidConfigError
+from posenet_ros.ranges import Range, check_range
 
 MODES = ("single", "multi")
 BACKENDS = ("auto", "onnxruntime", "tensorrt")
@@ -60,16 +61,16 @@ class EstimatorConfig:
                 f"an integer in [{MIN_INPUT_RESOLUTION}, {MAX_INPUT_RESOLUTION}]",
             )
         lo, hi = IMAGE_SCALE_FACTOR_RANGE
-        _check_range("image_scale_factor", self.image_scale_factor, lo, hi)
+        check_range("image_scale_factor", self.image_scale_factor, Range(lo, hi))
         if not isinstance(self.flip_horizontal, bool):
             _fail("flip_horizontal", self.flip_horizontal, "true or false")
         if not _is_int(self.max_pose_detections) or self.max_pose_detections < 1:
             _fail("max_pose_detections", self.max_pose_detections, "an integer >= 1")
-        _check_range("score_threshold", self.score_threshold, 0.0, 1.0)
+        check_range("score_threshold", self.score_threshold, Range(0.0, 1.0))
         if not _is_number(self.nms_radius) or not 0.0 < self.nms_radius < math.inf:
             _fail("nms_radius", self.nms_radius, "a finite number > 0")
-        _check_range("min_pose_score", self.min_pose_score, 0.0, 1.0)
-        _check_range("min_keypoint_score", self.min_keypoint_score, 0.0, 1.0)
+        check_range("min_pose_score", self.min_pose_score, Range(0.0, 1.0))
+        check_range("min_keypoint_score", self.min_keypoint_score, Range(0.0, 1.0))
         return self
 
     def with_changes(self, **changes: object) -> EstimatorConfig:
@@ -113,11 +114,6 @@ def _is_int(value: object) -> bool:
 
 def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _check_range(name: str, value: object, lo: float, hi: float) -> None:
-    if not _is_number(value) or not lo <= value <= hi:  # NaN fails both comparisons
-        _fail(name, value, f"a number in [{lo}, {hi}]")
 
 
 def _fail(name: str, value: object, expected: str) -> None:

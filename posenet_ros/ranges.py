@@ -23,16 +23,20 @@ class Range(NamedTuple):
 
 def check_ranges(owner: object, ranges: Mapping[str, Range]) -> None:
     """Raise ``InvalidConfigError`` for the first attribute of ``owner`` outside its range."""
-    for name, (low, high, integer) in ranges.items():
-        value = getattr(owner, name)
-        kind_ok = isinstance(value, int) if integer else isinstance(value, (int, float))
-        if (
-            isinstance(value, bool)
-            or not kind_ok
-            or not math.isfinite(value)
-            or not low <= value <= high
-        ):
-            kind = "an integer" if integer else "a number"
-            raise InvalidConfigError(
-                f"invalid {name} {value!r}: expected {kind} in [{low}, {high}]"
-            )
+    for name, limits in ranges.items():
+        check_range(name, getattr(owner, name), limits)
+
+
+def check_range(name: str, value: object, limits: Range) -> None:
+    """Raise ``InvalidConfigError`` naming ``value`` unless it is a number (an integer where
+    ``limits.integer``; never a bool) within ``limits``."""
+    low, high, integer = limits
+    kind_ok = isinstance(value, int) if integer else isinstance(value, (int, float))
+    if (
+        isinstance(value, bool)
+        or not kind_ok
+        or not math.isfinite(value)
+        or not low <= value <= high
+    ):
+        kind = "an integer" if integer else "a number"
+        raise InvalidConfigError(f"invalid {name} {value!r}: expected {kind} in [{low}, {high}]")
