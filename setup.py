@@ -2,6 +2,15 @@
 
 from setuptools import find_packages, setup
 
+# The suite's tools; `dev` adds the TensorRT-RTX builder (over 200 MB, for test/gpu alone).
+TEST_REQUIRES = [
+    "pytest>=8",
+    "pytest-timeout>=2.2",
+    "opencv-python-headless>=4.10",  # the reference for pixel_formats in the tests
+    "ruff>=0.6",
+    "scikit-image>=0.22",
+]
+
 setup(
     name="posenet_ros",
     version="0.1.0",
@@ -31,12 +40,9 @@ setup(
     extras_require={
         # ctk (CuPy 14+): NVRTC and the CUDA headers CuPy needs to compile its kernels.
         "gpu": ["cupy-cuda12x[ctk]>=14"],
+        "test": TEST_REQUIRES,
         "dev": [
-            "pytest>=8",
-            "pytest-timeout>=2.2",
-            "opencv-python-headless>=4.10",  # the reference for pixel_formats in the tests
-            "ruff>=0.6",
-            "scikit-image>=0.22",
+            *TEST_REQUIRES,
             # A real TensorRT builder that needs no GPU: checks our exports and engine builder.
             "tensorrt-rtx-cu12==1.7.1.116; "
             "platform_system == 'Linux' and platform_machine == 'x86_64'",
