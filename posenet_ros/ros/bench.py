@@ -20,6 +20,8 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -39,24 +41,62 @@ from posenet_ros.msg import Poses
 from posenet_ros.ros.demo_publisher import image_files
 from posenet_ros.ros.diagnostics import LATENCY_SAMPLES, STAGES
 from posenet_ros.ros.image_conversions import rgb_to_image
+from posenet_ros.ros.parameters import PARAMETERS, people_settings
+from posenet_ros.ros.people import PeoplePipeline
 from posenet_ros.ros.spin import EXECUTOR_CHOICES, EXECUTOR_ENV
 
 TOPIC = "/posenet_bench/image"
 IN_FLIGHT = 2  # one frame being processed, one waiting: the node never idles, never drops
+DRAIN_S = 0.5  # before a throughput phase: the node answers what it still holds
 
 
 def core_fps(
-    images: list[np.ndarray], seconds: float, estimator: PoseEstimator | None = None
+    images: list[np.ndarray],
+    seconds: float,
+    estimator: PoseEstimator | None = None,
+    people: PeoplePipeline | None = None,
 ) -> float:
-    """Frames per second of back-to-back ``estimate()`` calls (the core's throughput)."""
+    """Frames per second of back-to-back ``estimate()`` calls (the core's throughput), each
+    followed by ``people``'s tracking (and smoothing) when given, as the node runs them."""
     estimator = estimator or PoseEstimator(EstimatorConfig())
     for image in images:
         estimator.estimate(image)  # warm-up
     frames, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        estimator.estimate(images[frames % len(images)])
+    while (now := time.perf_counter()) - start < seconds:
+        poses = estimator.estimate(images[frames % len(images)])
+        if people is not None:
+            people.process(poses, now, None)
         frames += 1
     return frames / (time.perf_counter() - start)
+
+
+def default_people() -> PeoplePipeline:
+    """The node's tracking (and smoothing) at its default parameters: the core work after
+    ``estimate()`` that the node does on every frame, which the core figure includes."""
+    return PeoplePipeline(people_settings({spec.name: spec.default for spec in PARAMETERS}))
+
+
+def pace(
+    rate: float,
+    seconds: float,
+    tick: Callable[[], None],
+    each_second: Callable[[float], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Call ``tick`` at ``rate`` Hz (and ``each_second`` with the elapsed time once a second)
+    for ``seconds``, sleeping in between; a late tick is not caught up in a burst."""
+    start = next_tick = clock()
+    next_report = start + 1.0
+    while (now := clock()) - start < seconds:
+        if now >= next_tick:
+            tick()
+            next_tick = max(next_tick + 1.0 / rate, clock())
+        if now >= next_report:
+            if each_second is not None:
+                each_second(now - start)
+            next_report += 1.0
+        sleep(max(0.0, min(next_tick, next_report) - clock()))
 
 
 def paced_core_ms(
@@ -68,13 +108,13 @@ def paced_core_ms(
     more than back to back: this is what the node's processing at that rate compares with.
     """
     times: list[float] = []
-    start = next_time = time.monotonic()
-    while next_time - start < seconds:
-        time.sleep(max(0.0, next_time - time.monotonic()))
+
+    def tick() -> None:
         began = time.perf_counter()
         estimator.estimate(images[len(times) % len(images)])
         times.append(time.perf_counter() - began)
-        next_time = max(next_time + 1.0 / rate, time.monotonic())  # late: no catch-up burst
+
+    pace(rate, seconds, tick)
     median, p99 = np.percentile(np.array(times) * 1e3, [50, 99])
     return float(median), float(p99)
 
@@ -139,7 +179,6 @@ class BenchClient:
 
     def closed_loop(self, seconds: float) -> float:
         """Frames per second with IN_FLIGHT frames outstanding (sent, not yet answered)."""
-        time.sleep(1.0)  # let answers to earlier frames drain
         self.outstanding.clear()
         self.replies.clear()
         start = time.monotonic()
@@ -155,22 +194,45 @@ class BenchClient:
     def fixed_rate(self, rate: float, seconds: float, each_second=None) -> list[float]:
         """Publish at ``rate`` Hz for ``seconds``; latencies (s) of the frames answered."""
         self.replies.clear()
-        start = next_time = time.monotonic()
-        next_report = start + 1.0
-        while (now := time.monotonic()) - start < seconds:
-            if now >= next_time:
-                self.publish()
-                next_time = max(next_time + 1.0 / rate, now)  # late: no catch-up burst
-            if each_second is not None and now >= next_report:
-                each_second(now - start)
-                next_report += 1.0
-            time.sleep(max(0.0, min(next_time, next_report) - time.monotonic()))
+        pace(rate, seconds, self.publish, each_second)
         return [latency for _, latency in self.replies]
 
     def close(self) -> None:
         self.executor.shutdown()
         self.node.destroy_node()
         rclpy.try_shutdown(context=self.context)
+
+
+@dataclass(frozen=True)
+class RoundFigures:
+    estimate_fps: float  # estimate() alone, back to back
+    core_fps: float  # estimate() + tracking, as the node runs them
+    node_fps: float
+    node_cpu: float  # cores busy in the node process while it served
+    bench_cpu: float  # ... and in this process (publisher, subscriber)
+
+    @property
+    def ratio(self) -> float:
+        return self.node_fps / self.core_fps
+
+
+def throughput_round(
+    client: BenchClient,
+    node_pid: int,
+    images: list[np.ndarray],
+    estimator: PoseEstimator,
+    people: PeoplePipeline,
+    seconds: float,
+) -> RoundFigures:
+    """The core's FPS (alone and with tracking), then the node's, each for ``seconds``."""
+    estimate = core_fps(images, seconds, estimator)
+    core = core_fps(images, seconds, estimator, people)
+    time.sleep(DRAIN_S)  # answers to earlier frames
+    cpu_before = cpu_seconds(node_pid), time.process_time()
+    through_node = client.closed_loop(seconds)
+    node_cpu = (cpu_seconds(node_pid) - cpu_before[0]) / seconds
+    bench_cpu = (time.process_time() - cpu_before[1]) / seconds
+    return RoundFigures(estimate, core, through_node, node_cpu, bench_cpu)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -192,6 +254,9 @@ def main(argv: list[str] | None = None) -> int:
         "--images", default=str(Path(get_package_share_directory("posenet_ros")) / "data")
     )
     parser.add_argument("--seconds", type=float, default=10.0, help="per throughput phase")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="alternating core/node rounds of the throughput"
+    )
     parser.add_argument("--rate", type=float, default=30.0, help="input rate of the soak, Hz")
     parser.add_argument(
         "--soak-seconds", type=float, default=30.0, help="600 for the 10-minute soak"
@@ -211,8 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"images: {len(images)} from {args.images}", flush=True)
     estimator = PoseEstimator(EstimatorConfig())
-    core = core_fps(images, args.seconds, estimator)
-    print(f"core pipeline: {core:.1f} FPS (estimate() back to back, in this process)", flush=True)
+    people = default_people()
 
     executable = Path(get_package_prefix("posenet_ros")) / "lib" / "posenet_ros" / "posenet_node"
     node = subprocess.Popen(
@@ -232,16 +296,30 @@ def main(argv: list[str] | None = None) -> int:
     client = BenchClient(images)
     try:
         client.wait_connected()
-        cpu_before = cpu_seconds(node.pid), time.process_time()
-        through_node = client.closed_loop(args.seconds)
-        node_cpu = (cpu_seconds(node.pid) - cpu_before[0]) / args.seconds
-        bench_cpu = (time.process_time() - cpu_before[1]) / args.seconds
-        ratio = through_node / core
+        # Core and node alternate in short rounds, so a drift of the machine's speed during
+        # the run moves both figures of a round alike; the ratio is the median round's.
+        rounds = [
+            throughput_round(
+                client, node.pid, images, estimator, people, args.seconds / args.rounds
+            )
+            for _ in range(args.rounds)
+        ]
+        for index, figures in enumerate(rounds):
+            print(
+                f"round {index + 1}: core {figures.core_fps:.1f} FPS (estimate() alone "
+                f"{figures.estimate_fps:.1f}), node {figures.node_fps:.1f} FPS = "
+                f"{figures.ratio:.2f} x core; CPU cores busy: node {figures.node_cpu:.2f}, "
+                f"this publisher/subscriber {figures.bench_cpu:.2f} (of {os.cpu_count()})",
+                flush=True,
+            )
+        middle = sorted(rounds, key=lambda figures: figures.ratio)[len(rounds) // 2]
+        core, through_node, ratio = middle.core_fps, middle.node_fps, middle.ratio
         print(
-            f"through the node: {through_node:.1f} FPS = {ratio:.2f} x core (target >= 0.95; "
-            f"{IN_FLIGHT} frames in flight, raw rgb8 over DDS to /poses); "
-            f"CPU cores busy: node {node_cpu:.2f}, this publisher/subscriber {bench_cpu:.2f} "
-            f"(of {os.cpu_count()})",
+            f"core pipeline: {core:.1f} FPS (estimate() + tracking back to back, in this "
+            f"process); through the node: {through_node:.1f} FPS = {ratio:.2f} x core, median "
+            f"of {len(rounds)} alternating rounds (target >= 0.95; {IN_FLIGHT} frames in "
+            f"flight, raw rgb8 over DDS to /poses); versus estimate() alone "
+            f"{middle.node_fps / middle.estimate_fps:.2f} x",
             flush=True,
         )
 
@@ -297,6 +375,7 @@ def main(argv: list[str] | None = None) -> int:
         "core_fps": core,
         "node_fps": through_node,
         "ratio": ratio,
+        "rounds": [asdict(figures) for figures in rounds],
         "executor": args.executor or "default",
         "latency_rate_hz": rate,
         "paced_core_median_ms": paced_median,

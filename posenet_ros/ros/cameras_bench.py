@@ -35,7 +35,7 @@ from std_msgs.msg import Header
 from posenet_ros.errors import PoseNetError
 from posenet_ros.image_io import load_image
 from posenet_ros.msg import Poses
-from posenet_ros.ros.bench import core_fps, cpu_seconds, rss_mb
+from posenet_ros.ros.bench import core_fps, cpu_seconds, default_people, rss_mb
 from posenet_ros.ros.demo_publisher import image_files
 from posenet_ros.ros.image_conversions import rgb_to_image
 
@@ -212,8 +212,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     names = [f"cam{i}" for i in range(args.cameras)]
     print(f"images: {len(images)} from {args.images}; load: {os.getloadavg()}", flush=True)
-    core = core_fps(images, args.seconds)
-    print(f"core pipeline: {core:.1f} FPS", flush=True)
+    core = core_fps(images, args.seconds, people=default_people())
+    print(f"core pipeline: {core:.1f} FPS (estimate() + tracking)", flush=True)
 
     multi_ns = f"{NAMESPACE}/multi"
     multi = run_phase(
