@@ -28,22 +28,25 @@ import numpy as np
 import rclpy
 from ament_index_python.packages import get_package_prefix, get_package_share_directory
 from diagnostic_msgs.msg import DiagnosticArray
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
-from std_msgs.msg import Header
 
 from posenet_ros.config import EstimatorConfig
 from posenet_ros.errors import PoseNetError
 from posenet_ros.estimator import PoseEstimator
 from posenet_ros.image_io import load_image
 from posenet_ros.msg import Poses
+from posenet_ros.ros.bench_frames import SerializedFrames, stamp_ns
 from posenet_ros.ros.demo_publisher import image_files
 from posenet_ros.ros.diagnostics import LATENCY_SAMPLES, STAGES
-from posenet_ros.ros.image_conversions import rgb_to_image
 from posenet_ros.ros.parameters import PARAMETERS, people_settings
 from posenet_ros.ros.people import PeoplePipeline
-from posenet_ros.ros.spin import EXECUTOR_CHOICES, EXECUTOR_ENV
+from posenet_ros.ros.spin import (
+    EXECUTOR_CHOICES,
+    EXECUTOR_ENV,
+    make_executor,
+    spin_in_background,
+)
 
 TOPIC = "/posenet_bench/image"
 IN_FLIGHT = 2  # one frame being processed, one waiting: the node never idles, never drops
@@ -126,9 +129,9 @@ class BenchClient:
         self.context = rclpy.Context()
         rclpy.init(context=self.context)
         self.node = rclpy.create_node("posenet_bench", context=self.context)
-        self.messages = [rgb_to_image(image, Header()) for image in images]
+        self.frames = SerializedFrames(images)
         self.pub = self.node.create_publisher(Image, TOPIC, qos_profile_sensor_data)
-        self.node.create_subscription(Poses, "/posenet_bench/poses", self._on_poses, 10)
+        self.node.create_subscription(Poses, "/posenet_bench/poses", self._on_poses, 10, raw=True)
         self.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diag, 10)
         self.replies: list[tuple[float, float]] = []  # (arrival monotonic, latency s)
         # stamps (ns) of frames sent and not yet answered, oldest first
@@ -137,22 +140,23 @@ class BenchClient:
         self.reply_event = threading.Event()
         self.diagnostics_event = threading.Event()
         self._sent = 0
-        self.executor = SingleThreadedExecutor(context=self.context)
+        # The node's executor (EventsExecutor where rclpy has it): the bench's own dispatching
+        # takes as little as it can from the cores the node is measured on.
+        self.executor = make_executor(self.context)
         self.executor.add_node(self.node)
-        threading.Thread(target=self.executor.spin, daemon=True).start()
+        self._spinning = spin_in_background(self.executor, self.context)
 
     def publish(self) -> None:
-        msg = self.messages[self._sent % len(self.messages)]
-        msg.header = Header(frame_id="bench", stamp=self.node.get_clock().now().to_msg())
-        self.outstanding.append(msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec)
-        self.pub.publish(msg)
+        now_ns = self.node.get_clock().now().nanoseconds
+        self.outstanding.append(now_ns)
+        self.pub.publish(self.frames.stamped(self._sent, now_ns))
         self._sent += 1
 
-    def _on_poses(self, msg: Poses) -> None:
-        stamp_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
-        latency = (self.node.get_clock().now().nanoseconds - stamp_ns) * 1e-9
+    def _on_poses(self, raw: bytes) -> None:
+        stamp = stamp_ns(raw)
+        latency = (self.node.get_clock().now().nanoseconds - stamp) * 1e-9
         # The node answers in order: older unanswered frames were dropped (or lost).
-        while self.outstanding and self.outstanding[0] <= stamp_ns:
+        while self.outstanding and self.outstanding[0] <= stamp:
             self.outstanding.popleft()
         self.replies.append((time.monotonic(), latency))
         self.reply_event.set()
@@ -198,9 +202,10 @@ class BenchClient:
         return [latency for _, latency in self.replies]
 
     def close(self) -> None:
+        rclpy.try_shutdown(context=self.context)  # wakes and ends the spinning thread
+        self._spinning.join()
         self.executor.shutdown()
         self.node.destroy_node()
-        rclpy.try_shutdown(context=self.context)
 
 
 @dataclass(frozen=True)

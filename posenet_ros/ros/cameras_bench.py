@@ -27,17 +27,16 @@ import numpy as np
 import rclpy
 from ament_index_python.packages import get_package_prefix, get_package_share_directory
 from diagnostic_msgs.msg import DiagnosticArray
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
-from std_msgs.msg import Header
 
 from posenet_ros.errors import PoseNetError
 from posenet_ros.image_io import load_image
 from posenet_ros.msg import Poses
 from posenet_ros.ros.bench import core_fps, cpu_seconds, default_people, rss_mb
+from posenet_ros.ros.bench_frames import SerializedFrames, stamp_ns
 from posenet_ros.ros.demo_publisher import image_files
-from posenet_ros.ros.image_conversions import rgb_to_image
+from posenet_ros.ros.spin import make_executor, spin_in_background
 
 NAMESPACE = "/posenet_cameras_bench"
 IN_FLIGHT = 2  # per camera: the node always has a frame of every camera waiting
@@ -63,7 +62,7 @@ class StreamsClient:
         self.context = rclpy.Context()
         rclpy.init(context=self.context)
         self.node = rclpy.create_node("posenet_cameras_bench", context=self.context)
-        self.messages = [rgb_to_image(image, Header()) for image in images]
+        self.frames = SerializedFrames(images)
         self.streams = streams
         self.answered = threading.Event()
         self._publishers = [
@@ -72,26 +71,30 @@ class StreamsClient:
         ]
         for stream in streams:
             self.node.create_subscription(
-                Poses, stream.poses_topic, lambda msg, s=stream: self._on_poses(s, msg), 10
+                Poses,
+                stream.poses_topic,
+                lambda raw, s=stream: self._on_poses(s, raw),
+                10,
+                raw=True,
             )
         self.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, 10)
         self.diagnostics: dict[str, dict[str, str]] = {}  # the last values of each status
         self._sent = 0
-        self.executor = SingleThreadedExecutor(context=self.context)
+        # The node's executor (EventsExecutor where rclpy has it): the bench's own dispatching
+        # takes as little as it can from the cores the node is measured on.
+        self.executor = make_executor(self.context)
         self.executor.add_node(self.node)
-        threading.Thread(target=self.executor.spin, daemon=True).start()
+        self._spinning = spin_in_background(self.executor, self.context)
 
     def _publish(self, index: int) -> None:
-        msg = self.messages[self._sent % len(self.messages)]
-        msg.header = Header(frame_id="bench", stamp=self.node.get_clock().now().to_msg())
-        stamp = msg.header.stamp
-        self.streams[index].outstanding.append(stamp.sec * 1_000_000_000 + stamp.nanosec)
-        self._publishers[index].publish(msg)
+        now_ns = self.node.get_clock().now().nanoseconds
+        self.streams[index].outstanding.append(now_ns)
+        self._publishers[index].publish(self.frames.stamped(self._sent, now_ns))
         self._sent += 1
 
-    def _on_poses(self, stream: Stream, msg: Poses) -> None:
-        stamp_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
-        while stream.outstanding and stream.outstanding[0] <= stamp_ns:
+    def _on_poses(self, stream: Stream, raw: bytes) -> None:
+        stamp = stamp_ns(raw)
+        while stream.outstanding and stream.outstanding[0] <= stamp:
             stream.outstanding.popleft()
         stream.arrivals.append(time.monotonic())
         stream.last_progress = time.monotonic()
@@ -135,9 +138,10 @@ class StreamsClient:
         return [sum(start <= t <= end for t in s.arrivals) / (end - start) for s in self.streams]
 
     def close(self) -> None:
+        rclpy.try_shutdown(context=self.context)  # wakes and ends the spinning thread
+        self._spinning.join()
         self.executor.shutdown()
         self.node.destroy_node()
-        rclpy.try_shutdown(context=self.context)
 
 
 def start_node(namespace: str, *ros_args: str) -> subprocess.Popen:

@@ -16,6 +16,7 @@ sleeps until an event, and SIGINT wakes it (the context's shutdown callback).
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 
 import rclpy
@@ -61,15 +62,27 @@ def make_executor(context: rclpy.Context | None = None, choice: str | None = Non
     return events(context=context)
 
 
-def spin_once(executor: Executor) -> None:
+def spin_once(executor: Executor, context: rclpy.Context | None = None) -> None:
     """One wait-and-dispatch; an error because SIGINT shut the context down meanwhile is the
     end of spinning, not a failure (the single-threaded executor may be taking a message as
     the context goes: rclpy then raises a plain RuntimeError)."""
     try:
         executor.spin_once(timeout_sec=SPIN_TIMEOUT_S)
     except Exception:
-        if rclpy.ok():
+        if rclpy.ok(context=context):
             raise
+
+
+def spin_in_background(executor: Executor, context: rclpy.Context) -> threading.Thread:
+    """Spin ``executor`` on a daemon thread until ``context`` shuts down (then join it)."""
+
+    def run() -> None:
+        while context.ok():
+            spin_once(executor, context)
+
+    thread = threading.Thread(target=run, name="spin", daemon=True)
+    thread.start()
+    return thread
 
 
 def run_node(make_node: Callable[[], Node], name: str, args: list[str] | None = None) -> int:

@@ -78,8 +78,24 @@ class FailingExecutor:
 
 
 def test_an_error_as_the_context_shuts_down_ends_spinning_quietly(monkeypatch):
-    monkeypatch.setattr(spin.rclpy, "ok", lambda: False)  # SIGINT shut the context down
+    # SIGINT shut the context down
+    monkeypatch.setattr(spin.rclpy, "ok", lambda context=None: False)
     spin.spin_once(FailingExecutor())
-    monkeypatch.setattr(spin.rclpy, "ok", lambda: True)  # still running: a real error
+    monkeypatch.setattr(spin.rclpy, "ok", lambda context=None: True)  # still running: a real error
     with pytest.raises(RuntimeError, match="Unable to convert"):
         spin.spin_once(FailingExecutor())
+
+
+def test_spinning_in_the_background_ends_when_its_context_shuts_down():
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    node = rclpy.create_node("spin_in_background_test", context=context)
+    executor = spin.make_executor(context)
+    executor.add_node(node)
+    thread = spin.spin_in_background(executor, context)
+    assert thread.is_alive()
+    rclpy.try_shutdown(context=context)
+    thread.join(5.0)  # the shutdown wakes the wait: no need to sit out its timeout
+    assert not thread.is_alive()
+    executor.shutdown()
+    node.destroy_node()
