@@ -22,16 +22,18 @@ from visualization_msgs.msg import MarkerArray
 
 from posenet_ros.camera_scheduler import CameraScheduler
 from posenet_ros.draw import draw_poses
+from posenet_ros.errors import InvalidImageError
 from posenet_ros.msg import Poses, Poses3D
 from posenet_ros.ros.depth_input import DepthInput, stamp_s
 from posenet_ros.ros.diagnostics import NodeStats
 from posenet_ros.ros.estimator_holder import EstimatorHolder
 from posenet_ros.ros.image_conversions import compressed_to_rgb, image_to_rgb, rgb_to_image
+from posenet_ros.ros.image_wire import parse_image
 from posenet_ros.ros.markers import delete_all, markers_msg
 from posenet_ros.ros.parameters import camera_topic
 from posenet_ros.ros.people import People, PeoplePipeline, PeopleSettings
 from posenet_ros.ros.pose_messages import poses_3d_to_msg, poses_to_msg
-from posenet_ros.ros.worker import Frame
+from posenet_ros.ros.worker import Frame, report_failure
 from posenet_ros.types import Pose
 
 
@@ -124,18 +126,28 @@ class CameraIO:
             # image_transport naming: the compressed stream of `image` is `image/compressed`,
             # after remapping of `image`.
             topic = self._node.resolve_topic_name(self._topic("image")) + "/compressed"
-            msg_type, to_rgb = CompressedImage, compressed_to_rgb
+            self._subscription = self._node.create_subscription(
+                CompressedImage, topic, self._received_compressed, qos_profile_sensor_data
+            )
         else:
-            topic, msg_type, to_rgb = self._topic("image"), Image, image_to_rgb
-
-        def received(msg) -> None:
-            self.stats.frame_received()
-            self._frames.put(self.name, Frame(msg, to_rgb, time.monotonic()))
-
-        self._subscription = self._node.create_subscription(
-            msg_type, topic, received, qos_profile_sensor_data
-        )
+            # Serialized: the pixels stay in the received bytes (see image_wire).
+            self._subscription = self._node.create_subscription(
+                Image, self._topic("image"), self._received_raw, qos_profile_sensor_data, raw=True
+            )
         self.logger.info(f"subscribed to {self._subscription.topic_name} ({transport})")
+
+    def _received_raw(self, raw: bytes) -> None:
+        self.stats.frame_received()
+        try:
+            msg = parse_image(raw)
+        except InvalidImageError as exc:
+            report_failure(self, f"bad frame dropped: {exc}", bad_frame=True)
+            return
+        self._frames.put(self.name, Frame(msg, image_to_rgb, time.monotonic()))
+
+    def _received_compressed(self, msg: CompressedImage) -> None:
+        self.stats.frame_received()
+        self._frames.put(self.name, Frame(msg, compressed_to_rgb, time.monotonic()))
 
     def _publish_3d(self, colour_header: Header, people: People) -> None:
         """poses_3d (stamp of the colour image, frame of camera_info) and its markers."""

@@ -17,11 +17,13 @@ from sensor_msgs.msg import CompressedImage, Image
 from posenet_ros.errors import InvalidImageError
 from posenet_ros.image_io import load_image
 from posenet_ros.pixel_formats import to_rgb
+from posenet_ros.ros.image_wire import WireImage
 
 
-def image_to_rgb(msg: Image) -> np.ndarray:
-    """A read-only (H, W, 3) uint8 RGB image of ``msg``: a view of ``msg.data`` (keeping it
-    alive) for interleaved encodings, a converted copy for YUV 4:2:2 and Bayer.
+def image_to_rgb(msg: Image | WireImage) -> np.ndarray:
+    """A read-only (H, W, 3) uint8 RGB image of ``msg`` (a message, or one read from its
+    serialized bytes): a view of ``msg.data`` (keeping it alive) for interleaved encodings,
+    a converted copy for YUV 4:2:2 and Bayer.
 
     Raises ``InvalidImageError`` for an unknown or depth encoding, an empty image, or a
     ``step`` or size that does not fit the encoding or the data.

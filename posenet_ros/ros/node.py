@@ -33,6 +33,7 @@ from posenet_ros.ros.parameters import (
 )
 from posenet_ros.ros.spin import run_node
 from posenet_ros.ros.worker import Frame, InferenceWorker
+from posenet_ros.thread_placement import keep_off_pinned_cores
 
 DIAGNOSTICS_PERIOD_S = 1.0
 SHUTDOWN_JOIN_S = 1.0
@@ -82,6 +83,7 @@ class PoseNetNode(Node):
             {camera.name: camera for camera in self._cameras},
             self._estimate,
             running=self.context.ok,
+            on_start=self._place_inference_thread,
         )
         self._worker.start()
         # The numba kernels of the other encodings and of depth: loaded now, not on a frame.
@@ -92,6 +94,14 @@ class PoseNetNode(Node):
         """Stop the inference thread (waits for the frame in progress), then the node."""
         self._worker.stop(SHUTDOWN_JOIN_S)
         super().destroy_node()
+
+    def _place_inference_thread(self) -> None:
+        cpus = keep_off_pinned_cores()
+        if cpus is not None:
+            self.get_logger().info(
+                f"inference thread on CPUs {sorted(cpus)}, clear of the cores the backend "
+                "pinned its threads to"
+            )
 
     def _estimate(self, rgb):
         return self._holder.estimator.estimate(rgb)

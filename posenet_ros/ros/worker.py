@@ -49,9 +49,12 @@ class InferenceWorker:
         cameras: Mapping[str, Camera],
         estimate: Callable[[np.ndarray], list],
         running: Callable[[], bool] = lambda: True,
+        on_start: Callable[[], None] = lambda: None,
     ) -> None:
         """``running`` is False once the ROS context is shut down (SIGINT): a frame whose
-        publishing fails then is dropped quietly instead of being reported as an error."""
+        publishing fails then is dropped quietly instead of being reported as an error.
+        ``on_start`` runs first on the inference thread (where to place it)."""
+        self._on_start = on_start
         self._frames = frames
         self._cameras = dict(cameras)
         self._estimate = estimate
@@ -67,6 +70,7 @@ class InferenceWorker:
         self._thread.join(timeout_s)
 
     def _run(self) -> None:
+        self._on_start()
         while taken := self._frames.take():
             for name, frame in taken:
                 self._process(self._cameras[name], frame)
@@ -86,14 +90,16 @@ class InferenceWorker:
             camera.publish(frame, rgb, poses)
             stats.stage_time("publish", time.perf_counter() - estimated)
         except InvalidImageError as exc:
-            _fail(camera, f"bad frame dropped: {exc}", bad_frame=True)
+            report_failure(camera, f"bad frame dropped: {exc}", bad_frame=True)
         # The thread's boundary: an inference or publish failure is counted and logged, and the
         # loop carries on with the next frame.
         except Exception as exc:
             if self._running():
-                _fail(camera, f"frame failed: {type(exc).__name__}: {exc}", bad_frame=False)
+                reason = f"frame failed: {type(exc).__name__}: {exc}"
+                report_failure(camera, reason, bad_frame=False)
 
 
-def _fail(camera: Camera, reason: str, *, bad_frame: bool) -> None:
+def report_failure(camera: Camera, reason: str, *, bad_frame: bool) -> None:
+    """Count a dropped frame in ``camera``'s figures and log why (throttled)."""
     camera.stats.failed(reason, bad_frame=bad_frame)
     camera.logger.error(reason, throttle_duration_sec=ERROR_LOG_PERIOD_S)

@@ -20,6 +20,7 @@ from .requirements import require_ros_build
 require_ros_build()
 
 from rclpy.parameter import Parameter  # noqa: E402
+from rclpy.serialization import serialize_message  # noqa: E402
 
 from posenet_ros.estimator import PoseEstimator  # noqa: E402
 from posenet_ros.image_io import load_image  # noqa: E402
@@ -280,6 +281,18 @@ def test_bad_raw_frames_leave_the_node_processing(client, people):
     for count, msg in enumerate(bad_raw_frames(client, people[:32, :32]).values(), before + 1):
         client.raw.publish(msg)
         client.wait_diagnostics(lambda values, n=count: int(values["bad_frames"]) >= n)
+        assert_same_poses(client.infer(client.raw_image(people)), core_poses(people))
+
+
+def test_serialized_images_cut_short_leave_the_node_processing(client, people):
+    """Bytes published as they are (a broken bridge or recorder): the node reads images from
+    their serialized form, so it refuses these with the reason and serves the next frame."""
+    before = int(client.wait_until_serving()["bad_frames"])
+    whole = serialize_message(client.raw_image(people[:16, :16]))
+    for count, keep in enumerate([6, 30, len(whole) - 5], before + 1):
+        client.raw.publish(whole[:keep])
+        values = client.wait_diagnostics(lambda values, n=count: int(values["bad_frames"]) >= n)
+        assert "cut short" in values["last_error"]
         assert_same_poses(client.infer(client.raw_image(people)), core_poses(people))
 
 

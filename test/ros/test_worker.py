@@ -110,6 +110,24 @@ def test_stop_releases_a_waiting_worker():
     assert not worker._thread.is_alive()
 
 
+def test_the_placement_runs_on_the_inference_thread_before_any_frame():
+    frames: CameraScheduler[str, Frame] = CameraScheduler(["a"])
+    seen: list[tuple[str, int]] = []
+    worker = InferenceWorker(
+        frames,
+        {"a": Camera(NodeStats(), "a")},
+        lambda rgb: seen.append(("frame", threading.get_ident())) or [],
+        on_start=lambda: seen.append(("placed", threading.get_ident())),
+    )
+    camera = worker._cameras["a"]
+    worker.start()
+    frames.put("a", Frame(None, lambda msg: np.zeros((4, 4, 3), np.uint8), time.monotonic()))
+    assert camera.done.wait(TIMEOUT_S)
+    worker.stop(TIMEOUT_S)
+    assert [step for step, _ in seen] == ["placed", "frame"]
+    assert seen[0][1] == seen[1][1] == worker._thread.ident
+
+
 class FailingCamera(Camera):
     def publish(self, frame, rgb, poses) -> None:
         self.done.set()
