@@ -15,6 +15,7 @@ resize at 257 over 10x slower (0.58 -> 7.5 ms).
 from __future__ import annotations
 
 import math
+import os
 import queue
 import threading
 import time
@@ -145,6 +146,11 @@ class RowSharer:
                     self._helper.start()
 
     def _serve(self) -> None:
+        # Started from whichever thread first shares work, possibly one confined to a core
+        # (the node's inference thread, see ``thread_placement``): the helper is there to use
+        # another core, so it may run wherever the process may (the main thread's CPUs).
+        if hasattr(os, "sched_setaffinity"):
+            os.sched_setaffinity(0, os.sched_getaffinity(os.getpid()))
         while True:
             # A job its caller finished alone has no piece left: ``work`` returns at once.
             self._jobs.get().work()

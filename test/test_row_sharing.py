@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -207,3 +208,32 @@ def helper_held_elsewhere(sharer: RowSharer) -> Iterator[None]:
         finally:
             release.set()
             other.result(TIMEOUT_S)
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one CPU: nothing to widen to")
+def test_a_helper_started_by_a_confined_thread_may_run_on_every_cpu() -> None:
+    """The node confines its inference thread to one core; the helper it starts is there to
+    use another, so it does not inherit that confinement."""
+    allowed = os.sched_getaffinity(0)
+    sharer = RowSharer(pieces=4, min_rows=1)
+    helper_cpus: list[set[int]] = []
+
+    helper_took_one = threading.Event()
+
+    def confined_caller() -> None:
+        os.sched_setaffinity(0, {min(allowed)})
+
+        def kernel(first: int, stop: int) -> None:
+            if threading.current_thread().name == "posenet-rows":
+                helper_cpus.append(os.sched_getaffinity(0))
+                helper_took_one.set()
+            else:  # the caller holds its piece until the helper has one
+                helper_took_one.wait(TIMEOUT_S)
+
+        sharer.run(kernel, 100)
+
+    thread = threading.Thread(target=confined_caller)
+    thread.start()
+    thread.join(TIMEOUT_S)
+    assert helper_cpus, "the helper never took a piece"
+    assert helper_cpus[0] == allowed
