@@ -360,16 +360,22 @@ def main(argv: list[str] | None = None) -> int:
         )
 
         samples: list[tuple[float, float]] = []
+        before = client.fresh_diagnostics()  # the node's counters run from its start
         client.fixed_rate(
             args.rate, args.soak_seconds, lambda t: samples.append((t, rss_mb(node.pid)))
         )
+        after = client.fresh_diagnostics()
+        counted = {
+            key: int(after.get(key, 0)) - int(before.get(key, 0))
+            for key in ("frames_dropped", "bad_frames", "errors")
+        }
         rss = np.array(samples)
         slope = np.polyfit(rss[:, 0] / 60, rss[:, 1], 1)[0] if len(rss) > 2 else float("nan")
         print(
             f"soak {args.soak_seconds:.0f} s at {args.rate:g} Hz: node RSS {rss[0, 1]:.0f} -> "
             f"{rss[-1, 1]:.0f} MB (max {rss[:, 1].max():.0f}), trend {slope:+.2f} MB/min; "
-            f"dropped {client.diagnostics.get('frames_dropped')}, "
-            f"bad {client.diagnostics.get('bad_frames')}, errors {client.diagnostics.get('errors')}"
+            f"during it: dropped {counted['frames_dropped']}, bad {counted['bad_frames']}, "
+            f"errors {counted['errors']}"
         )
     finally:
         client.close()
@@ -395,6 +401,7 @@ def main(argv: list[str] | None = None) -> int:
         "rss_end_mb": rss[-1, 1],
         "rss_max_mb": rss[:, 1].max(),
         "rss_trend_mb_per_min": slope,
+        "soak_counts": counted,
         "node_diagnostics": client.diagnostics,
     }
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
