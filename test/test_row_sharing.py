@@ -65,27 +65,13 @@ def assert_both_threads_take_pieces(sharer: RowSharer) -> None:
 
 def test_a_helper_busy_elsewhere_does_not_hold_up_the_caller() -> None:
     sharer = RowSharer(pieces=2, min_rows=1)
-    release = threading.Event()
-    blocked = threading.Event()
-
-    def blocking(first: int, stop: int) -> None:
-        if threading.current_thread().name == "posenet-rows":
-            blocked.set()
-            release.wait(TIMEOUT_S)
-        else:  # the other caller keeps its piece until the helper holds the second one
-            blocked.wait(TIMEOUT_S)
-
-    with ThreadPoolExecutor(1) as pool:
-        # Another caller's job keeps the helper inside one of its pieces ...
-        other = pool.submit(sharer.run, blocking, 10)
-        assert blocked.wait(TIMEOUT_S)
+    # Another caller's job keeps the helper inside one of its pieces ...
+    with helper_held_elsewhere(sharer):
         counts = np.zeros(10, np.int64)
         names: set[str] = set()
         sharer.run(counting_kernel(counts, names), 10)  # ... so this caller does it all
         np.testing.assert_array_equal(counts, np.ones(10))
         assert names == {threading.current_thread().name}
-        release.set()
-        other.result(TIMEOUT_S)
 
 
 def test_an_error_in_a_piece_reaches_the_caller_after_every_piece_stopped() -> None:
