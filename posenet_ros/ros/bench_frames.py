@@ -20,22 +20,22 @@ from rclpy.serialization import serialize_message
 from std_msgs.msg import Header
 
 from posenet_ros.ros.image_conversions import rgb_to_image
+from posenet_ros.ros.image_wire import plain_cdr_order
 
-_STAMP_LE = struct.Struct("<iI")
-_STAMP_BE = struct.Struct(">iI")
+_STAMP = "iI"  # std_msgs/Header's stamp: int32 seconds, uint32 nanoseconds
 _STAMP_OFFSET = 4
 
 
-def _stamp_format(raw: bytes | bytearray) -> struct.Struct:
-    """Byte order from the encapsulation header: (0, 1) little-endian CDR, (0, 0) big."""
-    if len(raw) < _STAMP_OFFSET + _STAMP_LE.size or raw[0] != 0 or raw[1] not in (0, 1):
+def _stamp_format(raw: bytes | bytearray) -> str:
+    order = plain_cdr_order(raw)
+    if order is None or len(raw) < _STAMP_OFFSET + struct.calcsize(_STAMP):
         raise ValueError(f"not a serialized CDR message with a header ({len(raw)} bytes)")
-    return _STAMP_LE if raw[1] == 1 else _STAMP_BE
+    return order + _STAMP
 
 
 def stamp_ns(raw: bytes) -> int:
     """The header stamp (ns) of a serialized message that starts with a ``std_msgs/Header``."""
-    sec, nanosec = _stamp_format(raw).unpack_from(raw, _STAMP_OFFSET)
+    sec, nanosec = struct.unpack_from(_stamp_format(raw), raw, _STAMP_OFFSET)
     return sec * 1_000_000_000 + nanosec
 
 
@@ -54,5 +54,7 @@ class SerializedFrames:
     def stamped(self, index: int, stamp_ns: int) -> bytes:
         """Frame ``index`` (cycling) as bytes, its header stamped ``stamp_ns``."""
         frame = self._frames[index % len(self._frames)]
-        _stamp_format(frame).pack_into(frame, _STAMP_OFFSET, *divmod(stamp_ns, 1_000_000_000))
+        struct.pack_into(
+            _stamp_format(frame), frame, _STAMP_OFFSET, *divmod(stamp_ns, 1_000_000_000)
+        )
         return bytes(frame)

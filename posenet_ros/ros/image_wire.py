@@ -43,13 +43,19 @@ class WireImage:
     data: memoryview
 
 
+def plain_cdr_order(raw: bytes | bytearray) -> str | None:
+    """The ``struct`` byte order ("<" or ">") of a plain-CDR serialized message; None for
+    any other encapsulation, or bytes too short to hold one."""
+    return _PLAIN_CDR.get(raw[1]) if len(raw) >= _ORIGIN and raw[0] == 0 else None
+
+
 def parse_image(raw: bytes) -> WireImage | Image:
     """The image in ``raw`` (a serialized ``sensor_msgs/Image``): a ``WireImage`` for plain
     CDR, rclpy's ``Image`` for any other encapsulation.
 
     Raises ``InvalidImageError`` when the bytes end before the fields they announce.
     """
-    order = _PLAIN_CDR.get(raw[1]) if len(raw) >= _ORIGIN and raw[0] == 0 else None
+    order = plain_cdr_order(raw)
     if order is None:
         try:
             return deserialize_message(raw, Image)
