@@ -3,36 +3,24 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 
-from posenet_ros.arrays import array_namespace
 from posenet_ros.decode.compiled import compiled
 from posenet_ros.decode.scores import score_logit_floor, sigmoid32
 
 
-def argmax2d(scores: Any) -> tuple[Any, Any]:
-    """Row and column indices (each of shape (C,)) of the maximum of every (H, W) channel.
-
-    On ties the first cell in row-major order wins, as with tfjs ``argMax`` over the
-    flattened map (its loop keeps the first of equal values; NumPy and CuPy do the same).
-    """
-    xp = array_namespace(scores)
-    height, width, channels = scores.shape
-    flat = xp.argmax(scores.reshape(height * width, channels), axis=0)
-    return flat // width, flat % width
-
-
 @compiled
 def argmax2d_of_logits(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``argmax2d(heatmap_scores(logits))`` of host (H, W, C) logits, with the scores there:
-    row, column (int64) and score (float32) per part, in two passes over the logits.
+    """The reference's ``argmax2d`` of ``heatmap_scores(logits)`` for host (H, W, C) logits,
+    with the scores there: row, column (int64) and score (float32) per part, in two passes
+    over the logits. On ties the first cell in row-major order wins, as with tfjs ``argMax``
+    over the flattened map (its loop keeps the first of equal values).
 
     The sigmoid is monotonic, so the best score is that of the largest logit, and only
     cells whose logit reaches ``score_logit_floor`` of it can tie with it (saturated scores
-    tie logits that differ): only theirs are computed, and the first in row-major order
-    wins, as with ``argmax2d``. A NaN wins where it first occurs, as with NumPy's argmax.
+    tie logits that differ): only theirs are computed. A NaN wins where it first occurs, as
+    with NumPy's argmax.
     """
     height, width, channels = logits.shape
     largest = np.full(channels, -np.inf)

@@ -10,12 +10,8 @@ import numpy as np
 
 from posenet_ros.arrays import array_namespace
 from posenet_ros.decode.compiled import compiled
-from posenet_ros.decode.local_maximum import (
-    LOCAL_MAXIMUM_RADIUS,
-    is_local_maximum,
-    window_index,
-)
-from posenet_ros.decode.scores import heatmap_scores, sigmoid32
+from posenet_ros.decode.local_maximum import is_window_maximum
+from posenet_ros.decode.scores import sigmoid32
 
 
 def candidate_mask(heatmap_logits: Any, score_threshold: float) -> Any:
@@ -25,8 +21,9 @@ def candidate_mask(heatmap_logits: Any, score_threshold: float) -> Any:
     A candidate is a cell whose score (the float32 sigmoid of its logit) is at least
     ``score_threshold`` and a local maximum of its part, judged exactly as the reference
     judges it: on float32 scores, whose saturation ties logits that differ. Runs in the
-    namespace of the logits, on the host by the compiled ``candidates``. On the GPU every
-    cell is judged: picking the hot cells first would make the host wait for their count.
+    namespace of the logits: on the host by the compiled ``candidates``, on the GPU by one
+    kernel that judges every cell (picking the hot cells first would make the host wait for
+    their count).
     """
     xp = array_namespace(heatmap_logits)
     if xp is np:
@@ -34,10 +31,9 @@ def candidate_mask(heatmap_logits: Any, score_threshold: float) -> Any:
         mask = np.zeros(logits.size, dtype=bool)
         mask[candidates(logits, *thresholds(score_threshold, logits.dtype))[0]] = True
         return mask
-    logits = heatmap_logits.reshape(-1)
-    threshold = thresholds(score_threshold, heatmap_logits.dtype)[1]
-    windows = window_index(xp, *heatmap_logits.shape)  # (cells, window)
-    return is_local_maximum(heatmap_scores(logits.take(windows.T)), threshold)
+    from posenet_ros.gpu import decode_cuda  # CuPy maps only
+
+    return decode_cuda.candidate_mask(xp, heatmap_logits, float32_at_least(score_threshold))
 
 
 def kernel_logits(logits: np.ndarray) -> np.ndarray:
@@ -67,27 +63,11 @@ def candidates(logits: np.ndarray, floor: float, threshold: np.float32) -> tuple
                 score = sigmoid32(logit)
                 if not score >= threshold:
                     continue
-                if _window_maximum(logits, y, x, part, logit, score):
+                if is_window_maximum(logits, y, x, part, logit, score):
                     flat[count] = (y * width + x) * channels + part
                     scores[count] = score
                     count += 1
     return flat[:count].copy(), scores[:count].copy()
-
-
-@compiled
-def _window_maximum(
-    logits: np.ndarray, y: int, x: int, part: int, logit: float, score: np.float32
-) -> bool:
-    """Whether ``score`` (that of ``logit``, at (y, x, part)) is >= every score of its
-    window, clipped at the borders; False at a NaN. Only neighbours with a greater logit
-    (or NaN) need their score (the sigmoid is monotonic): a saturated score can still tie."""
-    height, width, _ = logits.shape
-    for wy in range(max(y - LOCAL_MAXIMUM_RADIUS, 0), min(y + LOCAL_MAXIMUM_RADIUS + 1, height)):
-        for wx in range(max(x - LOCAL_MAXIMUM_RADIUS, 0), min(x + LOCAL_MAXIMUM_RADIUS + 1, width)):
-            neighbour = logits[wy, wx, part]
-            if not neighbour <= logit and not sigmoid32(neighbour) <= score:
-                return False  # a greater score, or NaN
-    return True
 
 
 @functools.lru_cache(maxsize=64)

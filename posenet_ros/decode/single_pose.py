@@ -9,12 +9,10 @@ from typing import Any
 import numba
 import numpy as np
 
-from posenet_ros.arrays import to_host
-from posenet_ros.decode.argmax2d import argmax2d, argmax2d_of_logits
+from posenet_ros.decode.argmax2d import argmax2d_of_logits
 from posenet_ros.decode.compiled import LOGITS, compiled
 from posenet_ros.decode.inputs import check_known_maps, check_stride
 from posenet_ros.decode.part_queue import kernel_logits
-from posenet_ros.decode.scores import heatmap_scores
 from posenet_ros.errors import ModelError
 from posenet_ros.jit import compile_for
 from posenet_ros.keypoints import NUM_KEYPOINTS
@@ -52,14 +50,10 @@ _HEADS = ("heatmap", "offsets")
 def _on_device(
     xp: ModuleType, heatmap_logits: Any, offsets: Any, stride: int
 ) -> tuple[np.ndarray, float]:
-    scores = heatmap_scores(heatmap_logits)
-    ys, xs = argmax2d(scores)
-    parts = xp.arange(NUM_KEYPOINTS)
-    offsets32 = offsets.astype(xp.float32, copy=False)
-    y = (ys * stride).astype(xp.float32) + offsets32[ys, xs, parts]
-    x = (xs * stride).astype(xp.float32) + offsets32[ys, xs, parts + NUM_KEYPOINTS]
-    (columns,) = to_host(xp.stack([x, y, scores[ys, xs, parts]], axis=1))
-    keypoints = columns.astype(np.float64)
+    from posenet_ros.gpu import decode_cuda  # CuPy maps only
+
+    keypoints = decode_cuda.single_pose_columns(xp, heatmap_logits, offsets, stride)
+    keypoints = keypoints.astype(np.float64)
     # Sum in part order in float64, as the reference accumulates its JS number.
     total = 0.0
     for score in keypoints[:, 2].tolist():

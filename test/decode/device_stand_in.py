@@ -1,4 +1,4 @@
-"""A stand-in for ``cupy`` backed by NumPy, so the decoders' device branches run without a GPU.
+"""A stand-in for ``cupy`` backed by NumPy, so code on CuPy's API (``arrays``) runs without a GPU.
 
 Its arrays, ``DeviceArray``, hold a NumPy array "on the device" and, like ``cupy.ndarray``,
 refuse every implicit way back to the host: ``np.asarray`` (``__array__``), NumPy functions
@@ -6,8 +6,8 @@ and ufuncs (``np.flatnonzero(a)``, ``np.exp(a)``), arithmetic with NumPy arrays,
 ``float``/``int``/``bool``/``.item()``/``.tolist()`` of device values (each a hidden
 synchronising copy on a GPU). Only ``.get()`` copies to the host, and it counts. Stricter
 than CuPy in one way: CuPy dispatches ``np.*`` on its arrays to its own functions, which hides
-a host/device mix-up until a NumPy array is expected; the decoders must use their inputs'
-namespace, so the stand-in refuses. CuPy itself is checked by ``pytest -m gpu``.
+a host/device mix-up until a NumPy array is expected, so the stand-in refuses. CuPy itself,
+and the decoders' CUDA kernels, are checked by ``pytest -m gpu``.
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-
-from posenet_ros.decode import local_maximum
 
 IMPLICIT = (
     "Implicit conversion to a NumPy array is not allowed. "
@@ -186,7 +184,7 @@ _UFUNCS = ("exp", "negative", "reciprocal")
 
 @pytest.fixture
 def stand_in_cupy(monkeypatch: pytest.MonkeyPatch) -> Iterator[types.ModuleType]:
-    """Installs the stand-in as ``cupy`` for one test (and keeps its tables out of caches)."""
+    """Installs the stand-in as ``cupy`` for one test."""
     module = types.ModuleType("cupy")
     for name in (*_FUNCTIONS, *_UFUNCS):
         setattr(module, name, _device_function(getattr(np, name)))
@@ -196,6 +194,4 @@ def stand_in_cupy(monkeypatch: pytest.MonkeyPatch) -> Iterator[types.ModuleType]
     module.cuda = types.SimpleNamespace(Device=lambda: types.SimpleNamespace(id=0))
     monkeypatch.setitem(sys.modules, "cupy", module)
     DeviceArray.copies_to_host = 0
-    local_maximum._window_index.cache_clear()
     yield module
-    local_maximum._window_index.cache_clear()
