@@ -50,10 +50,10 @@ def to_host(*arrays: Any) -> tuple[np.ndarray, ...]:
     # Each chunk starts 8-byte aligned, so each host view below stays aligned for its dtype.
     sizes = [a.size * a.dtype.itemsize for a in arrays]
     *starts, total = np.cumsum([0] + [n + (-n % _ALIGN) for n in sizes]).tolist()
-    chunks = list(zip(arrays, starts, sizes, strict=True))
-    packed = xp.empty(total, dtype=xp.uint8)
-    for a, start, n in chunks:
-        # Device-to-device copies: xp.concatenate of many arrays uploads a pointer table.
-        packed[start : start + n] = xp.ascontiguousarray(a).reshape(-1).view(xp.uint8)
-    packed = packed.get()
-    return tuple(packed[start : start + n].view(a.dtype).reshape(a.shape) for a, start, n in chunks)
+    from posenet_ros.gpu.transfer import fetch  # CuPy arrays only
+
+    packed = fetch(xp, arrays, starts, max(total, 1))
+    return tuple(
+        packed[start : start + n].view(a.dtype).reshape(a.shape)
+        for a, start, n in zip(arrays, starts, sizes, strict=True)
+    )

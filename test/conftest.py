@@ -3,6 +3,8 @@ need longer than the suite-wide timeout get theirs."""
 
 from __future__ import annotations
 
+from types import ModuleType
+
 import pytest
 from ros.requirements import REQUIRE_ROS_ENV, missing_ros_build, ros_required
 
@@ -27,3 +29,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             if item.get_closest_marker(marker) is not None:
                 item.add_marker(pytest.mark.timeout(timeout_s))
                 break
+
+
+@pytest.fixture
+def cp() -> ModuleType:
+    """CuPy with a CUDA device, else the test is skipped saying what is missing."""
+    from posenet_ros.gpu.cuda import cuda_unavailable_reason
+
+    reason = cuda_unavailable_reason()
+    if reason is not None:
+        pytest.skip(f"needs a CUDA device through CuPy: {reason}")
+    import cupy
+
+    return cupy

@@ -100,7 +100,7 @@ def run_gpu_bench(
                 dec()
 
             total_ms = _median_ms(frame, frames, synchronize)
-            copies = _count_copies(frame, min(frames, 50))
+            copies = count_copies(frame, min(frames, 50))
             results.append(
                 GpuBenchResult(
                     device=device,
@@ -148,7 +148,7 @@ def _median_ms(fn: Callable[[], Any], frames: int, synchronize: Callable[[], Any
     return statistics.median(times) * 1e3
 
 
-def _count_copies(fn: Callable[[], Any], frames: int) -> tuple[float, float] | None:
+def count_copies(fn: Callable[[], Any], frames: int) -> tuple[float, float] | None:
     """Host-to-device and device-to-host memcpys per call of ``fn``, via CUPTI in PyTorch."""
     try:
         from torch.profiler import ProfilerActivity, profile

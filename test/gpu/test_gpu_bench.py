@@ -115,12 +115,12 @@ def test_copies_are_counted_per_call_by_direction(monkeypatch) -> None:
         "Memcpy DtoH (Device -> Pageable)",
     ]
     frame = fake_torch_profiler(monkeypatch, events)
-    assert bench._count_copies(frame, 4) == (1.0, 2.0)
+    assert bench.count_copies(frame, 4) == (1.0, 2.0)
 
 
 def test_copies_are_not_counted_without_pytorch(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "torch.profiler", None)
-    assert bench._count_copies(lambda: None, 4) is None
+    assert bench.count_copies(lambda: None, 4) is None
 
 
 @pytest.mark.gpu
