@@ -228,6 +228,8 @@ class TensorRTBackend:
             try:
                 check_frame(image)
             except InvalidImageError as exc:
+                if count == 1:
+                    raise
                 raise InvalidImageError(f"frame {index + 1} of {count}: {exc}") from exc
             size = (transform.input_height, transform.input_width)
             if (1, *size, 3) != self.input_shape:

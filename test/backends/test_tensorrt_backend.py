@@ -394,5 +394,7 @@ def test_run_frames_checks_every_frame_before_any_work(onnx_file, tmp_path, fake
         backend.run_frames(frames, transforms)
     with pytest.raises(ValueError, match="2 frames but 1 transforms"):
         backend.run_frames(frames, transforms[:1])
+    with pytest.raises(InvalidImageError, match=r"^image is empty: shape \(0, 160, 3\)"):
+        backend.run_frame(frames[0][:0], transforms[0])  # one frame: the message as it was
     image = fake_gpu.memory[fake_gpu.context.addresses["image"]]
     assert np.isnan(image).all() and fake_gpu.context.executed == []  # nothing written or run
