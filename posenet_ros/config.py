@@ -16,6 +16,7 @@ OUTPUT_STRIDES = (8, 16)
 MIN_INPUT_RESOLUTION = 33
 MAX_INPUT_RESOLUTION = 1281
 IMAGE_SCALE_FACTOR_RANGE = (0.2, 1.0)
+MAX_BATCH = 16  # most frames per inference call a batching backend (TensorRT) is built for
 
 # Parameters whose change needs a new backend (a new export / engine); the others apply per frame.
 REBUILD_FIELDS = frozenset({"backend", "output_stride", "precision"})
@@ -106,6 +107,14 @@ def check_output_stride(output_stride: object) -> int:
     if not _is_int(output_stride) or output_stride not in OUTPUT_STRIDES:
         _fail("output_stride", output_stride, "8 or 16")
     return output_stride
+
+
+def check_max_batch(max_batch: object) -> int:
+    """Return ``max_batch`` (frames per inference call) if it is an integer in [1, MAX_BATCH],
+    else raise with the value."""
+    if not _is_int(max_batch) or not 1 <= max_batch <= MAX_BATCH:
+        _fail("max_batch", max_batch, f"an integer in [1, {MAX_BATCH}]")
+    return max_batch
 
 
 def _is_int(value: object) -> bool:

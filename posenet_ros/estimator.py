@@ -11,22 +11,25 @@ configured square input at construction; changing ``input_resolution`` to anothe
 size then needs a new estimator (``needs_rebuild``). A backend with ``run_frame(image,
 transform)`` preprocesses on its device: uint8 frames go to it whole, and the decoders run on
 the arrays it returns (CuPy), fetching the maps and results in one copy; a blank frame warms
-that path up at construction.
+that path up at construction. A backend with ``run_frames(images, transforms)`` and
+``max_batch`` > 1 (a TensorRT engine with a batch profile) takes up to ``max_batch`` frames
+per call: ``estimate_many`` uses it for several cameras' frames.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from posenet_ros.backends.base import Backend, NetworkOutputs
-from posenet_ros.config import REBUILD_FIELDS, EstimatorConfig
+from posenet_ros.config import REBUILD_FIELDS, EstimatorConfig, check_max_batch
 from posenet_ros.decode import warm_up as warm_up_decoders
 from posenet_ros.decode.multi_pose import decode_multiple_poses
 from posenet_ros.decode.single_pose import decode_single_pose
-from posenet_ros.errors import BackendUnavailableError, InvalidConfigError
+from posenet_ros.errors import BackendUnavailableError, InvalidConfigError, InvalidImageError
 from posenet_ros.image_io import check_image_array
 from posenet_ros.preprocess import (
     InputTransform,
@@ -65,11 +68,17 @@ class StageTimings:
 class PoseEstimator:
     """Estimates poses on RGB frames with one backend; decode parameters may change per frame.
 
+    ``max_batch``: the most frames per inference call the backend created here is built for
+    (TensorRT engines; ONNX Runtime runs one frame per call, where a batch does not pay), for
+    ``estimate_many``; an injected backend keeps its own.
     Not thread-safe: preprocessing reuses its buffers, so use one estimator per thread.
     """
 
-    def __init__(self, config: EstimatorConfig, backend: Backend | None = None) -> None:
+    def __init__(
+        self, config: EstimatorConfig, backend: Backend | None = None, *, max_batch: int = 1
+    ) -> None:
         config = config.validated()
+        check_max_batch(max_batch)
         created = backend is None
         if backend is None:
             # Imported here: an injected backend (tests, the ROS node's own) needs no runtime.
@@ -79,7 +88,7 @@ class PoseEstimator:
                 config.backend,
                 config.output_stride,
                 input_size=backend_input_size(config),
-                **config.backend_options(),
+                **backend_options(config, max_batch),
             )
         elif backend.output_stride != config.output_stride:
             raise InvalidConfigError(
@@ -107,6 +116,9 @@ class PoseEstimator:
         self._fixed_size = fixed_input_size(backend)
         self._check_input_size(self._config)
         self._run_frame = getattr(backend, "run_frame", None)
+        run_frames = getattr(backend, "run_frames", None)
+        self._max_batch = getattr(backend, "max_batch", 1) if run_frames is not None else 1
+        self._run_frames = run_frames if self._max_batch > 1 else None
 
     def _warm_up_device(self) -> None:
         """One blank frame through the device path and both decoders: CuPy compiles their
@@ -118,8 +130,13 @@ class PoseEstimator:
         """
         height, width = self._fixed_size or (257, 257)
         frame = np.zeros((height, width, 3), np.uint8)
+        transform = input_transform(height, width, self._config)
         try:
-            outputs = self._run_frame(frame, input_transform(height, width, self._config))
+            if self._run_frames is not None:  # a full batch: the shape that costs most
+                count = self._max_batch
+                outputs = self._run_frames([frame] * count, [transform] * count)[0]
+            else:
+                outputs = self._run_frame(frame, transform)
             for mode in ("single", "multi"):
                 decode(outputs, self._config.with_changes(mode=mode))
         except BackendUnavailableError:
@@ -139,6 +156,11 @@ class PoseEstimator:
     @property
     def backend(self) -> Backend:
         return self._backend
+
+    @property
+    def max_batch(self) -> int:
+        """The most frames ``estimate_many`` hands the backend in one call (1: one each)."""
+        return self._max_batch
 
     def needs_rebuild(self, config: EstimatorConfig) -> bool:
         """True when ``config`` needs a new estimator: another ``backend`` or
@@ -183,7 +205,42 @@ class PoseEstimator:
     def estimate_timed(self, image: np.ndarray) -> tuple[list[Pose], StageTimings]:
         """``estimate`` plus the time spent in each stage (what the benchmark reports)."""
         config = self._config  # one consistent configuration for the whole frame
-        image = check_image_array(image)
+        return self._estimate_checked(check_image_array(image), config)
+
+    def estimate_many(self, images: Sequence[np.ndarray]) -> list[list[Pose]]:
+        """``estimate`` of each image (one configuration for all), in order.
+
+        On a backend that takes batches (``max_batch`` > 1) the uint8 frames go through its
+        fused path ``max_batch`` at a time, one inference call each; otherwise, and for float
+        images, one call per image. Every image is checked first: a bad one raises
+        ``InvalidImageError`` naming its position before any inference (check each with
+        ``posenet_ros.image_io.check_image_array`` beforehand to keep the others).
+        """
+        config = self._config
+        checked = []
+        for index, image in enumerate(images):
+            try:
+                checked.append(check_image_array(image))
+            except InvalidImageError as exc:
+                raise InvalidImageError(f"image {index + 1} of {len(images)}: {exc}") from exc
+        results: list[list[Pose] | None] = [None] * len(checked)
+        if self._run_frames is not None:
+            frames = [i for i, image in enumerate(checked) if image.dtype == np.uint8]
+            for start in range(0, len(frames), self._max_batch):
+                batch = frames[start : start + self._max_batch]
+                transforms = [input_transform(*checked[i].shape[:2], config) for i in batch]
+                outputs = self._run_frames([checked[i] for i in batch], transforms)
+                for i, maps, transform in zip(batch, outputs, transforms, strict=True):
+                    results[i] = filter_and_scale(decode(maps, config), transform, config)
+        return [
+            self._estimate_checked(image, config)[0] if poses is None else poses
+            for image, poses in zip(checked, results, strict=True)
+        ]
+
+    def _estimate_checked(
+        self, image: np.ndarray, config: EstimatorConfig
+    ) -> tuple[list[Pose], StageTimings]:
+        """``estimate_timed`` of an image that passed ``check_image_array``."""
         started = time.perf_counter()
         if self._run_frame is not None and image.dtype == np.uint8:
             transform = input_transform(*image.shape[:2], config)
@@ -202,6 +259,15 @@ class PoseEstimator:
             preprocessed - started, inferred - preprocessed, decoded - inferred, finished - decoded
         )
         return poses, timings
+
+
+def backend_options(config: EstimatorConfig, max_batch: int) -> dict[str, object]:
+    """The ``create_backend`` options: the config's, and ``max_batch`` (> 1) for the backends
+    that may be TensorRT (``auto``'s ONNX Runtime fallbacks leave it)."""
+    options = config.backend_options()
+    if max_batch > 1 and config.backend in SIZED_BACKENDS:
+        options["max_batch"] = max_batch
+    return options
 
 
 def network_input_size(config: EstimatorConfig) -> tuple[int, int] | None:

@@ -1,6 +1,6 @@
 import pytest
 
-from posenet_ros.config import EstimatorConfig
+from posenet_ros.config import EstimatorConfig, check_max_batch
 from posenet_ros.errors import InvalidConfigError
 
 CONFIG = EstimatorConfig()
@@ -45,3 +45,14 @@ def test_precision_rebuilds_where_tensorrt_may_run(backend: str) -> None:
 def test_precision_does_not_rebuild_onnxruntime_which_runs_fp32() -> None:
     config = CONFIG.with_changes(backend="onnxruntime")
     assert not config.needs_rebuild(config.with_changes(precision="fp16"))
+
+
+@pytest.mark.parametrize("value", [1, 4, 16])
+def test_max_batch_takes_1_to_16_frames(value: int) -> None:
+    assert check_max_batch(value) == value
+
+
+@pytest.mark.parametrize("value", [0, -1, 17, 2.0, "2", True, None])
+def test_bad_max_batch_is_refused_naming_it(value: object) -> None:
+    with pytest.raises(InvalidConfigError, match=rf"invalid max_batch {value!r}: expected an "):
+        check_max_batch(value)

@@ -318,3 +318,170 @@ def test_fused_backend_maps_on_the_gpu_decode_like_the_cpu(mode: str) -> None:
     assert len(poses) == len(want)
     for pose, keypoints in zip(poses, want, strict=True):
         np.testing.assert_allclose(pose.keypoints, keypoints, rtol=0, atol=1e-5)
+
+
+def outputs_of(image: np.ndarray) -> NetworkOutputs:
+    """``fixed_outputs`` with every part's logit raised by the frame's first value / 64, so
+    each frame's poses differ in score and a mixed-up frame is seen."""
+    heatmap, *rest = fixed_outputs()
+    heatmap[1, 1] += float(image[0, 0, 0]) / 64
+    return NetworkOutputs(heatmap, *rest)
+
+
+class PerFrameBackend(FusedBackend):
+    """``run_frame`` answering ``outputs_of(frame)``: the one-call-per-frame reference."""
+
+    def run_frame(self, image: np.ndarray, transform: InputTransform) -> NetworkOutputs:
+        super().run_frame(image, transform)
+        return outputs_of(image)
+
+    def run(self, image: np.ndarray) -> NetworkOutputs:
+        super().run(image)
+        return outputs_of(np.full((1, 1, 1), 255.0))  # float frames: a score of their own
+
+
+class BatchingBackend(PerFrameBackend):
+    """Takes up to ``max_batch`` frames per ``run_frames`` call, like a TensorRT batch engine."""
+
+    def __init__(self, max_batch: int) -> None:
+        super().__init__()
+        self.max_batch = max_batch
+        self.batches: list[list[tuple[np.ndarray, InputTransform]]] = []
+
+    def run_frames(self, images: list, transforms: list) -> list[NetworkOutputs]:
+        assert 1 <= len(images) <= self.max_batch
+        self.batches.append(list(zip(images, transforms, strict=True)))
+        return [outputs_of(image) for image in images]
+
+
+def _camera_frames(count: int) -> list[np.ndarray]:
+    """Frames of different sizes (so different transforms) and first values."""
+    rng = np.random.default_rng(1)
+    frames = [
+        rng.integers(0, 256, (40 + 4 * i, 60 - 3 * i, 3), dtype=np.uint8) for i in range(count)
+    ]
+    for i, frame in enumerate(frames):
+        frame[0, 0, 0] = 40 * i
+    return frames
+
+
+def _same_poses(got: list[list[Pose]], want: list[list[Pose]]) -> None:
+    assert len(got) == len(want)
+    for got_poses, want_poses in zip(got, want, strict=True):
+        assert len(got_poses) == len(want_poses) > 0
+        for a, b in zip(got_poses, want_poses, strict=True):
+            assert a.score == b.score
+            np.testing.assert_array_equal(a.keypoints, b.keypoints)
+
+
+@pytest.mark.parametrize("mode", ["single", "multi"])
+def test_estimate_many_batches_frames_and_equals_one_estimate_per_frame(mode: str) -> None:
+    config = CONFIG.with_changes(mode=mode)
+    frames = _camera_frames(5)
+    one_by_one = PoseEstimator(config, PerFrameBackend())
+    want = [one_by_one.estimate(frame) for frame in frames]
+    assert len({poses[0].score for poses in want}) == 5  # every frame's poses its own
+    backend = BatchingBackend(max_batch=3)
+    estimator = PoseEstimator(config, backend)
+    assert estimator.max_batch == 3
+    backend.batches.clear()  # the warm-up batch
+    _same_poses(estimator.estimate_many(frames), want)
+    # Two calls, 3 + 2 frames, in order, each frame with its own transform; nothing else ran.
+    sent = [pair for batch in backend.batches for pair in batch]
+    assert [image is frame for (image, _), frame in zip(sent, frames, strict=True)] == [True] * 5
+    assert [t for _, t in sent] == [input_transform(*f.shape[:2], config) for f in frames]
+    assert [len(batch) for batch in backend.batches] == [3, 2]
+    assert backend.frames == [] and backend.inputs == []  # no run_frame, no run
+
+
+def test_estimate_many_sends_float_images_through_the_cpu_path_in_place() -> None:
+    frames = _camera_frames(3)
+    frames[1] = frames[1].astype(np.float32)
+    backend = BatchingBackend(max_batch=4)
+    estimator = PoseEstimator(CONFIG, backend)
+    backend.batches.clear()
+    many = estimator.estimate_many(frames)
+    want = [PoseEstimator(CONFIG, PerFrameBackend()).estimate(frame) for frame in frames]
+    _same_poses(many, want)
+    ((first, _), (third, _)) = backend.batches[0]
+    assert first is frames[0] and third is frames[2]
+    assert len(backend.inputs) == 1 and backend.inputs[0].shape == (1, 33, 33, 3)
+
+
+def test_estimate_many_loops_where_the_backend_takes_one_frame() -> None:
+    frames = _camera_frames(3)
+    for backend in (PerFrameBackend(), BatchingBackend(max_batch=1)):
+        estimator = PoseEstimator(CONFIG, backend)
+        assert estimator.max_batch == 1
+        backend.frames.clear()
+        many = estimator.estimate_many(frames)
+        assert [image for image, _ in backend.frames] == frames  # one run_frame each
+        assert getattr(backend, "batches", []) == []
+    _same_poses(many, [PoseEstimator(CONFIG, PerFrameBackend()).estimate(f) for f in frames])
+    assert PoseEstimator(CONFIG, FakeBackend()).max_batch == 1  # no fused path at all
+
+
+def test_estimate_many_of_no_images_is_empty_and_runs_nothing() -> None:
+    backend = BatchingBackend(max_batch=2)
+    estimator = PoseEstimator(CONFIG, backend)
+    backend.batches.clear()
+    assert estimator.estimate_many([]) == [] and backend.batches == []
+
+
+def test_estimate_many_refuses_a_bad_image_by_position_before_any_inference() -> None:
+    backend = BatchingBackend(max_batch=4)
+    estimator = PoseEstimator(CONFIG, backend)
+    backend.batches.clear()
+    frames = _camera_frames(3)
+    frames[1] = frames[1][:0]
+    with pytest.raises(InvalidImageError, match=r"^image 2 of 3: image is empty \(57x0 pixels\)"):
+        estimator.estimate_many(frames)
+    assert backend.batches == [] and backend.frames == []
+
+
+def test_a_batching_backend_warms_up_with_a_full_batch_of_blank_frames() -> None:
+    backend = BatchingBackend(max_batch=3)
+    PoseEstimator(CONFIG, backend)
+    (batch,) = backend.batches
+    assert len(batch) == 3 and backend.frames == []
+    for image, transform in batch:
+        assert image.shape == (33, 33, 3) and not image.any()
+        assert transform == input_transform(33, 33, CONFIG)
+
+
+@pytest.mark.parametrize(
+    ("backend", "passed"), [("tensorrt", True), ("auto", True), ("onnxruntime", False)]
+)
+def test_max_batch_goes_to_the_backends_that_may_be_tensorrt(
+    monkeypatch: pytest.MonkeyPatch, backend: str, passed: bool
+) -> None:
+    calls = []
+
+    def create_backend(name: str, output_stride: int, **options: object) -> FakeBackend:
+        calls.append(options)
+        return FakeBackend(output_stride)
+
+    monkeypatch.setattr("posenet_ros.backends.factory.create_backend", create_backend)
+    PoseEstimator(CONFIG.with_changes(backend=backend), max_batch=4)
+    PoseEstimator(CONFIG.with_changes(backend=backend))
+    assert [options.get("max_batch") for options in calls] == [4 if passed else None, None]
+
+
+@pytest.mark.parametrize("max_batch", [0, 17, 2.5])
+def test_bad_max_batch_is_refused(max_batch: object) -> None:
+    with pytest.raises(InvalidConfigError, match=f"invalid max_batch {max_batch}"):
+        PoseEstimator(CONFIG, FakeBackend(), max_batch=max_batch)
+
+
+def test_estimate_many_with_the_real_model_equals_estimate() -> None:
+    data = pytest.importorskip("skimage.data")
+    estimator = PoseEstimator(EstimatorConfig(backend="onnxruntime", input_resolution=129))
+    assert estimator.max_batch == 1
+    images = [
+        data.astronaut(),
+        data.astronaut()[::2, 100:],
+        np.ascontiguousarray(data.astronaut()[:, ::-1]),
+    ]
+    want = [estimator.estimate(image) for image in images]
+    assert len({round(poses[0].keypoints[0, 0]) for poses in want}) == 3  # different answers
+    _same_poses(estimator.estimate_many(images), want)

@@ -18,7 +18,7 @@ from typing import Any
 
 from posenet_ros.backends.base import Backend
 from posenet_ros.backends.onnxruntime_backend import OnnxRuntimeBackend, available_providers
-from posenet_ros.config import BACKENDS
+from posenet_ros.config import BACKENDS, check_max_batch
 from posenet_ros.errors import BackendUnavailableError, InvalidConfigError
 from posenet_ros.model.export import ensure_onnx
 from posenet_ros.model.mobilenet import check_output_stride
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 TENSORRT_MODULE = "posenet_ros.backends.tensorrt_backend"
 CUDA_PROVIDER = "CUDAExecutionProvider"
 ORT_OPTIONS = frozenset({"providers", "threads"})
-TRT_OPTIONS = frozenset({"precision", "engine_cache_dir", "workspace_mb"})
+TRT_OPTIONS = frozenset({"precision", "engine_cache_dir", "workspace_mb", "max_batch"})
 
 
 def create_backend(
@@ -44,12 +44,14 @@ def create_backend(
     ``input_size`` (height, width) fixes the network input (TensorRT engines need it; ``None``
     keeps it dynamic); ``auto`` uses it for TensorRT only, its ONNX Runtime fallbacks run the
     dynamic model. ``options`` go to the backend: ``providers`` and ``threads`` for ONNX
-    Runtime, ``precision``, ``engine_cache_dir`` and ``workspace_mb`` for TensorRT; ``auto``
-    passes each backend its own and picks the providers itself.
+    Runtime, ``precision``, ``engine_cache_dir``, ``workspace_mb`` and ``max_batch`` (frames
+    per call, built from the batched export) for TensorRT; ``auto`` passes each backend its own
+    and picks the providers itself.
     """
     if name not in BACKENDS:
         raise InvalidConfigError(f"invalid backend {name!r}: expected one of {', '.join(BACKENDS)}")
     check_output_stride(output_stride)
+    check_max_batch(options.get("max_batch", 1))  # also where auto ends on ONNX Runtime
     if name == "onnxruntime":
         backend = _onnxruntime(output_stride, input_size, model_dir, options)
         reason = "requested"
@@ -162,7 +164,10 @@ def _tensorrt(
         )
     # FP16 engines come from the FP16 export where TensorRT builds strongly typed networks only.
     onnx_precision = module.onnx_precision_for(options.get("precision", "fp32"))
-    path = ensure_onnx(output_stride, input_size, model_dir, precision=onnx_precision)
+    batched = options.get("max_batch", 1) > 1
+    path = ensure_onnx(
+        output_stride, input_size, model_dir, precision=onnx_precision, batched=batched
+    )
     return module.TensorRTBackend(path, output_stride, input_size, **options)
 
 

@@ -39,6 +39,7 @@ class OnnxRuntimeBackend:
     """
 
     name = "onnxruntime"
+    max_batch = 1  # frames per call: a batch does not pay on the CPU (see batch_bench)
 
     def __init__(
         self,

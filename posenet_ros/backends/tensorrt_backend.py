@@ -3,18 +3,22 @@
 ``run`` follows the ``Backend`` protocol (host or device tensor in, CuPy maps out);
 ``run_frame`` is the fused GPU path: the uint8 frame goes up in one copy and is padded,
 resized and normalised by one kernel straight into the engine's input binding.
+``run_frames`` does that for up to ``max_batch`` frames (several cameras' frames, say), each
+into its slot of the batched input, then runs the engine once for all of them.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from posenet_ros.backends.base import NetworkOutputs
+from posenet_ros.config import check_max_batch
 from posenet_ros.errors import (
     BackendUnavailableError,
     InvalidConfigError,
@@ -26,7 +30,7 @@ from posenet_ros.gpu import probe, trt_compat
 from posenet_ros.gpu.cuda import gpu_identity, order_after
 from posenet_ros.gpu.engine_builder import build_engine
 from posenet_ros.gpu.engine_cache import EngineCache, EngineKey, load_or_build
-from posenet_ros.gpu.preprocess_cuda import GpuPreprocessor
+from posenet_ros.gpu.preprocess_cuda import GpuPreprocessor, check_frame
 from posenet_ros.gpu.transfer import PinnedStaging
 from posenet_ros.gpu.trt_compat import MEMORY_HINT, checked
 from posenet_ros.preprocess import InputTransform
@@ -59,6 +63,8 @@ def onnx_precision_for(precision: str) -> str:
 class TensorRTBackend:
     """PoseNet through a TensorRT engine built for exactly one input size.
 
+    ``max_batch`` > 1 builds the engine (from the batched export) for 1 to ``max_batch``
+    frames per call and sizes the buffers for ``max_batch``; ``run_frames`` uses that.
     Not thread-safe: one instance per thread (each owns a stream and buffers).
     """
 
@@ -73,10 +79,12 @@ class TensorRTBackend:
         precision: str = "fp32",
         engine_cache_dir: str | os.PathLike[str] | None = None,
         workspace_mb: int = DEFAULT_WORKSPACE_MB,
+        max_batch: int = 1,
     ) -> None:
         _check_choice("output_stride", output_stride, OUTPUT_STRIDES)
         _check_choice("precision", precision, PRECISIONS)
         height, width = _check_input_size(input_size)
+        self.max_batch = check_max_batch(max_batch)  # frames per call (run_frames)
         if not _is_int(workspace_mb) or workspace_mb < 1:
             raise InvalidConfigError(
                 f"invalid workspace_mb {workspace_mb!r}: expected an integer >= 1"
@@ -94,7 +102,7 @@ class TensorRTBackend:
         self.selection_reason = "requested"  # create_backend says why it was chosen
         self.output_stride = output_stride
         self.precision = precision
-        self.input_shape = (1, height, width, 3)
+        self.input_shape = (1, height, width, 3)  # one frame's
         self._gpu = gpu_identity(cp)
         self._trt_version = trt.__version__
 
@@ -108,6 +116,7 @@ class TensorRTBackend:
             memory_bytes=self._gpu.memory_bytes,
             precision=precision,
             input_shape=self.input_shape,
+            max_batch=self.max_batch,
         )
         self.engine_path = cache.path_for(key)
         # The runtime must outlive the engine.
@@ -122,6 +131,7 @@ class TensorRTBackend:
                 precision,
                 workspace_mb * 2**20,
                 cache.timing_cache(key),
+                max_batch=self.max_batch,
             ),
             deserialize=self._runtime.deserialize_cuda_engine,
         )
@@ -137,7 +147,8 @@ class TensorRTBackend:
         self._staging = PinnedStaging(self._stream)
 
     def _bind_buffers(self, trt: Any) -> dict[str, Any]:
-        """One device buffer per I/O tensor, bound by name; the input is set to our shape."""
+        """One device buffer per I/O tensor, bound by name, sized for ``max_batch`` frames
+        (the input shape is set to that until a call of fewer frames)."""
         tensors = trt_compat.io_tensors(trt, self._engine)
         inputs = [t for t in tensors if t.is_input]
         outputs = {t.name for t in tensors if not t.is_input}
@@ -147,11 +158,8 @@ class TensorRTBackend:
                 f"{sorted(outputs)}; expected one image input and {list(NetworkOutputs._fields)}"
             )
         self._input_name = inputs[0].name
-        if not self._context.set_input_shape(self._input_name, self.input_shape):
-            raise ModelError(
-                f"engine {self.engine_path} rejects input shape {self.input_shape}: delete the "
-                "file so that it is rebuilt for this shape"
-            )
+        self._batch = 0  # frames the context's input shape is set for
+        self._set_batch(self.max_batch)
         buffers = {}
         for tensor in tensors:
             shape = tuple(self._context.get_tensor_shape(tensor.name))
@@ -164,6 +172,18 @@ class TensorRTBackend:
             buffers[tensor.name] = buffer
         return buffers
 
+    def _set_batch(self, count: int) -> None:
+        """Set the input shape to ``count`` frames (a host-side call; skipped when unchanged)."""
+        if count == self._batch:
+            return
+        shape = (count, *self.input_shape[1:])
+        if not self._context.set_input_shape(self._input_name, shape):
+            raise ModelError(
+                f"engine {self.engine_path} rejects input shape {shape}: delete the "
+                "file so that it is rebuilt for this shape"
+            )
+        self._batch = count
+
     def run(self, image: Any) -> NetworkOutputs:
         """Run on a (1, H, W, 3) tensor in [-1, 1], NumPy (copied up once) or CuPy."""
         if tuple(getattr(image, "shape", ())) != self.input_shape:
@@ -171,14 +191,14 @@ class TensorRTBackend:
                 f"expected an input tensor of shape {self.input_shape}, "
                 f"got {getattr(image, 'shape', type(image))}"
             )
-        target = self._buffers[self._input_name]
+        target = self._buffers[self._input_name][:1]
         if isinstance(image, np.ndarray):
             self._staging.to_device(image, target)
         else:
             self._stream.wait_event(self._cp.cuda.get_current_stream().record())
             with self._stream:
                 target[...] = image
-        return self._infer()
+        return self._infer(1)[0]
 
     def run_frame(self, image: np.ndarray, transform: InputTransform) -> NetworkOutputs:
         """Fused path: (H, W, 3) uint8 RGB frame -> maps, preprocessing done on the GPU.
@@ -186,17 +206,47 @@ class TensorRTBackend:
         ``transform`` is ``posenet_ros.preprocess.input_transform(H, W, config)``; its input
         size must be the one this engine was built for.
         """
-        size = (transform.input_height, transform.input_width)
-        if (1, *size, 3) != self.input_shape:
-            raise InvalidConfigError(
-                f"this TensorRT engine takes {self.input_shape[1]}x{self.input_shape[2]} inputs, "
-                f"the frame needs {size[0]}x{size[1]}: recreate the backend for that size"
-            )
-        self._preprocessor(image, transform, self._buffers[self._input_name])
-        return self._infer()
+        return self.run_frames([image], [transform])[0]
 
-    def _infer(self) -> NetworkOutputs:
-        """Execute on our stream, then hand float32 copies over on the caller's stream."""
+    def run_frames(
+        self, images: Sequence[np.ndarray], transforms: Sequence[InputTransform]
+    ) -> list[NetworkOutputs]:
+        """``run_frame`` for 1 to ``max_batch`` frames (of any sizes) in one engine call.
+
+        Each frame is uploaded and preprocessed into its slot of the batched input; the maps
+        come back per frame, in order. Every frame and transform is checked before any work.
+        """
+        count = len(images)
+        if count != len(transforms):
+            raise ValueError(f"{count} frames but {len(transforms)} transforms")
+        if not 1 <= count <= self.max_batch:
+            raise InvalidConfigError(
+                f"this TensorRT engine takes 1 to {self.max_batch} frames per call, got {count}: "
+                "split the frames, or recreate the backend with a larger max_batch"
+            )
+        for index, (image, transform) in enumerate(zip(images, transforms, strict=True)):
+            try:
+                check_frame(image)
+            except InvalidImageError as exc:
+                if count == 1:
+                    raise
+                raise InvalidImageError(f"frame {index + 1} of {count}: {exc}") from exc
+            size = (transform.input_height, transform.input_width)
+            if (1, *size, 3) != self.input_shape:
+                raise InvalidConfigError(
+                    f"this TensorRT engine takes {self.input_shape[1]}x{self.input_shape[2]} "
+                    f"inputs, the frame needs {size[0]}x{size[1]}: recreate the backend for "
+                    "that size"
+                )
+        batch = self._buffers[self._input_name]
+        for index, (image, transform) in enumerate(zip(images, transforms, strict=True)):
+            self._preprocessor(image, transform, batch[index : index + 1])
+        return self._infer(count)
+
+    def _infer(self, count: int) -> list[NetworkOutputs]:
+        """Execute ``count`` frames on our stream, then hand float32 copies over on the
+        caller's stream: one copy per map for the whole batch, a view of it per frame."""
+        self._set_batch(count)
         if not self._context.execute_async_v3(self._stream.ptr):
             raise ModelError(
                 f"TensorRT inference failed ({self.describe()}); see the TensorRT log: "
@@ -206,14 +256,12 @@ class TensorRTBackend:
         order_after(cp, self._stream)
         # Copies allocated on the caller's stream, so its memory pool owns them; the next
         # inference waits until they are taken before overwriting the bindings.
-        maps = NetworkOutputs(
-            *(
-                self._buffers[name][0].astype(cp.float32, copy=True)
-                for name in NetworkOutputs._fields
-            )
-        )
+        maps = [
+            self._buffers[name][:count].astype(cp.float32, copy=True)
+            for name in NetworkOutputs._fields
+        ]
         self._stream.wait_event(cp.cuda.get_current_stream().record())
-        return maps
+        return [NetworkOutputs(*(m[index] for m in maps)) for index in range(count)]
 
     def synchronize(self) -> None:
         """Wait until the device has finished everything queued so far (for timing)."""
@@ -222,10 +270,11 @@ class TensorRTBackend:
 
     def describe(self) -> str:
         size = f"{self.input_shape[1]}x{self.input_shape[2]}"
+        batch = f", up to {self.max_batch} frames per call" if self.max_batch > 1 else ""
         return (
             f"tensorrt {self._trt_version} on {self._gpu.describe()}, {self.precision}, "
-            f"input {size}, output stride {self.output_stride}, engine {self.engine_path} "
-            f"({self.selection_reason})"
+            f"input {size}{batch}, output stride {self.output_stride}, engine "
+            f"{self.engine_path} ({self.selection_reason})"
         )
 
 

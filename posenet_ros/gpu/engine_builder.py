@@ -1,5 +1,6 @@
-"""ONNX -> serialized TensorRT engine: one optimisation profile, precision, workspace limit,
-timing cache, progress and timing in the log.
+"""ONNX -> serialized TensorRT engine: one optimisation profile (one frame, or 1 to
+``max_batch`` frames per call), precision, workspace limit, timing cache, progress and timing in
+the log.
 
 Every builder call that reports failure by returning None, False or -1 is checked and becomes
 a ``ModelError`` saying what to do (TensorRT logs the detail through our logger).
@@ -29,8 +30,12 @@ def build_engine(
     workspace_bytes: int,
     timing_cache: TimingCacheFile | None = None,
     target_compute_capability: str | None = None,
+    max_batch: int = 1,
 ) -> bytes:
-    """Build a serialized engine for exactly ``input_shape`` (N, H, W, C) from ``onnx_path``.
+    """Build a serialized engine for exactly ``input_shape`` (N, H, W, C) from ``onnx_path``;
+    with ``max_batch`` > 1, for (1..max_batch, H, W, C) from ``input_shape`` (1, H, W, C),
+    tuned for the full batch (the profile's opt = max), from an export whose batch dimension
+    is symbolic (``ensure_onnx(..., batched=True)``).
 
     FP16 uses ``BuilderFlag.FP16`` on an FP32 export where TensorRT still has weak typing;
     on strongly-typed-only releases the export itself must be FP16 (see
@@ -52,6 +57,12 @@ def build_engine(
         raise ModelError(f"TensorRT cannot parse {onnx_path}: {errors or 'unknown error'}")
     if network.num_inputs != 1:
         raise ModelError(f"{onnx_path} has {network.num_inputs} inputs; expected one image input")
+    image = network.get_input(0)
+    if max_batch > 1 and image.shape[0] != -1:
+        raise ModelError(
+            f"{onnx_path.name} takes batches of {image.shape[0]} only; an engine for up to "
+            f"{max_batch} frames per call needs a batched export (symbolic batch dimension)"
+        )
 
     config = checked(builder.create_builder_config(), "create a builder config")
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace_bytes)
@@ -67,10 +78,12 @@ def build_engine(
             f"needs an FP16 ONNX export; {onnx_path.name} is FP32"
         )
     profile = checked(builder.create_optimization_profile(), "create an optimisation profile")
-    profile.set_shape(network.get_input(0).name, input_shape, input_shape, input_shape)
+    largest = (max_batch, *input_shape[1:]) if max_batch > 1 else input_shape
+    profile.set_shape(image.name, input_shape, largest, largest)
     if config.add_optimization_profile(profile) < 0:
+        shapes = input_shape if largest == input_shape else f"{input_shape} to {largest}"
         raise ModelError(
-            f"TensorRT refused the optimisation profile {input_shape} for {onnx_path.name}: "
+            f"TensorRT refused the optimisation profile {shapes} for {onnx_path.name}: "
             "use an input size the export accepts (see the TensorRT log)"
         )
     cache = _attach_timing_cache(config, timing_cache)
@@ -79,10 +92,11 @@ def build_engine(
         config.progress_monitor = monitor
 
     log.info(
-        "building TensorRT %s engine for %s, input %s (minutes on a Jetson; cached afterwards)",
+        "building TensorRT %s engine for %s, input %s%s (minutes on a Jetson; cached afterwards)",
         precision,
         onnx_path.name,
         "x".join(map(str, input_shape)),
+        f", up to {max_batch} frames per call" if max_batch > 1 else "",
     )
     started = time.perf_counter()
     serialized = builder.build_serialized_network(network, config)

@@ -25,6 +25,8 @@ from posenet_ros.files import atomic_write_bytes
 from posenet_ros.model.paths import APP_NAME
 
 ENV_ENGINE_DIR = "POSENET_ROS_ENGINE_DIR"
+# Key fields added since engines were first cached, with the value a header without them means.
+_FIELDS_ADDED = {"max_batch": 1}
 _MAGIC = b"POSENET-TRT-ENGINE\n"
 _LENGTH = struct.Struct("<I")
 
@@ -43,15 +45,19 @@ class EngineKey:
     multiprocessors: int  # with the memory, tells apart GPUs of one name (Orin AGX / Nano)
     memory_bytes: int
     precision: str
-    input_shape: tuple[int, ...]
+    input_shape: tuple[int, ...]  # one frame's: (1, H, W, C)
+    max_batch: int = 1  # frames per call the engine's optimisation profile reaches
 
     def digest(self) -> str:
-        fields = json.dumps(asdict(self), sort_keys=True).encode()
-        return hashlib.sha256(fields).hexdigest()
+        fields = asdict(self)
+        if self.max_batch == 1:  # as before batching: one-frame engines cached then stay valid
+            del fields["max_batch"]
+        return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
 
     def file_name(self) -> str:
         shape = "x".join(str(d) for d in self.input_shape)
-        return f"posenet_{shape}_{self.precision}_{self.digest()[:16]}.engine"
+        batch = f"_batch{self.max_batch}" if self.max_batch > 1 else ""
+        return f"posenet_{shape}{batch}_{self.precision}_{self.digest()[:16]}.engine"
 
     def describe(self) -> str:
         return _built_for(asdict(self))
@@ -204,14 +210,14 @@ def _mismatch(header: dict, key: EngineKey, payload: bytes) -> str | None:
     if header.get("payload_sha256") != hashlib.sha256(payload).hexdigest():
         return "is truncated or corrupt (checksum mismatch)"
     expected = asdict(key)
-    stored = {name: header.get(name) for name in expected}
+    stored = {name: header.get(name, _FIELDS_ADDED.get(name)) for name in expected}
     stored["input_shape"] = tuple(stored["input_shape"] or ())
     if stored == expected:
         return None
     built_for = _built_for(stored)
     if built_for != key.describe():
         return f"was built for {built_for}, this is {key.describe()}"
-    return "was built for another model, precision or input shape"
+    return "was built for another model, precision, input shape or batch size"
 
 
 def _built_for(fields: dict) -> str:

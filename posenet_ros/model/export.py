@@ -7,7 +7,9 @@ network is rebuilt here from ``mobilenet.build_spec`` with ``onnx.helper``.
 
 Layout: input ``image`` float32 NHWC (1, H, W, 3), values in [-1, 1]; one Transpose to NCHW
 at the start; the outputs ``heatmap`` (logits), ``offsets``, ``displacement_fwd``,
-``displacement_bwd`` are NHWC (1, H', W', C) through one Transpose each.
+``displacement_bwd`` are NHWC (1, H', W', C) through one Transpose each. A ``batched`` export
+has a symbolic batch dimension ``batch`` instead of the 1 (same graph otherwise): what a
+TensorRT engine with a batch optimisation profile is built from.
 
 Precision ``"fp16"``: weights and every internal tensor are float16, while the ``image`` input
 and the four outputs stay float32 (one Cast at each end), so callers feed and read the same
@@ -59,16 +61,24 @@ def ensure_onnx(
     input_size: tuple[int, int] | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     precision: str = "fp32",
+    batched: bool = False,
 ) -> Path:
-    """The cached ONNX export for this stride, input size (``None`` = dynamic H and W) and
-    precision; built (and the weights fetched) when missing, stale or corrupt."""
+    """The cached ONNX export for this stride, input size (``None`` = dynamic H and W),
+    precision and batch dimension (``batched``: symbolic, else 1); built (and the weights
+    fetched) when missing, stale or corrupt."""
     size = _check_args(output_stride, input_size, precision)
     directory = resolve_model_dir(cache_dir)
     weights = ensure_weights(directory)
     size_tag = "dynamic" if size is None else f"{size[0]}x{size[1]}"
     key = f"{weights.sha256}|s{output_stride}|{size_tag}|{precision}|v{EXPORTER_VERSION}"
+    # One-frame exports keep their names and keys; the tag sits before the size so that the
+    # stale-file sweep of one kind never matches the other's files.
+    batch_tag = ""
+    if batched:
+        key += "|batched"
+        batch_tag = "batched_"
     digest = hashlib.sha256(key.encode()).hexdigest()[:12]
-    stem = f"posenet_mnv1_075_s{output_stride}_{size_tag}_{precision}"
+    stem = f"posenet_mnv1_075_s{output_stride}_{batch_tag}{size_tag}_{precision}"
     path = directory / f"{stem}_{digest}.onnx"
     if path.exists():
         if _is_valid_export(path, key):
@@ -76,7 +86,7 @@ def ensure_onnx(
         log.warning("cached export %s is corrupt or stale: rebuilding it", path)
     started = time.perf_counter()
     spec = build_spec(load_graph(weights.json_path), output_stride)
-    model = build_model(spec, size, precision)
+    model = build_model(spec, size, precision, batched)
     model.metadata_props.add(key=_KEY_PROP, value=key)
     onnx.checker.check_model(model, full_check=True)
     _atomic_write(path, model)
@@ -88,7 +98,10 @@ def ensure_onnx(
 
 
 def build_model(
-    spec: MobileNetSpec, input_size: tuple[int, int] | None = None, precision: str = "fp32"
+    spec: MobileNetSpec,
+    input_size: tuple[int, int] | None = None,
+    precision: str = "fp32",
+    batched: bool = False,
 ) -> onnx.ModelProto:
     """Build the ONNX model for ``spec`` (not cached, not yet checked)."""
     _check_args(spec.output_stride, input_size, precision)
@@ -110,13 +123,16 @@ def build_model(
 
     height, width = input_size if input_size else ("height", "width")
     out_h, out_w = size if size else ("out_height", "out_width")
+    batch = "batch" if batched else 1
     graph = helper.make_graph(
         builder.nodes,
         f"posenet_mobilenet_v1_075_stride{spec.output_stride}",
-        inputs=[helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, height, width, 3])],
+        inputs=[
+            helper.make_tensor_value_info("image", TensorProto.FLOAT, [batch, height, width, 3])
+        ],
         outputs=[
             helper.make_tensor_value_info(
-                name, TensorProto.FLOAT, [1, out_h, out_w, spec.heads[name].out_channels]
+                name, TensorProto.FLOAT, [batch, out_h, out_w, spec.heads[name].out_channels]
             )
             for name in OUTPUT_NAMES
         ],

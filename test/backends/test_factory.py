@@ -142,6 +142,37 @@ def test_tensorrt_requested(fake_tensorrt, model_dir):
     assert "_s8_257x321_fp16_" in backend.onnx_path.name
 
 
+@pytest.mark.parametrize(
+    ("max_batch", "export"), [(1, "_s16_257x257_"), (4, "_s16_batched_257x257_")]
+)
+def test_tensorrt_max_batch_is_built_from_the_batched_export(
+    fake_tensorrt, model_dir, max_batch, export
+):
+    backend = create_backend(
+        "tensorrt", 16, input_size=(257, 257), model_dir=model_dir, max_batch=max_batch
+    )
+    assert backend.options == {"max_batch": max_batch}
+    assert export in backend.onnx_path.name
+
+
+def test_auto_gives_max_batch_to_tensorrt_only(fake_tensorrt, no_gpu_ort, model_dir):
+    backend = create_backend("auto", 16, input_size=(257, 257), model_dir=model_dir, max_batch=2)
+    assert isinstance(backend, FakeTensorRTBackend) and backend.options == {"max_batch": 2}
+    assert "_s16_batched_257x257_" in backend.onnx_path.name
+    fake_tensorrt.reason = "no GPU"
+    fallback = create_backend("auto", 16, input_size=(257, 257), model_dir=model_dir, max_batch=2)
+    assert isinstance(fallback, OnnxRuntimeBackend) and fallback.max_batch == 1
+
+
+@pytest.mark.parametrize("name", ["tensorrt", "auto"])
+@pytest.mark.parametrize("max_batch", [0, 17, 2.0, True])
+def test_bad_max_batch_is_refused_before_any_export(fake_tensorrt, tmp_path, name, max_batch):
+    fake_tensorrt.reason = "no GPU" if name == "auto" else None  # auto: ONNX Runtime
+    with pytest.raises(InvalidConfigError, match=rf"invalid max_batch {max_batch!r}: expected an"):
+        create_backend(name, 16, input_size=(257, 257), model_dir=tmp_path, max_batch=max_batch)
+    assert not list(tmp_path.iterdir())
+
+
 def test_auto_prefers_tensorrt(fake_tensorrt, gpu_ort, model_dir):
     backend = create_backend(
         "auto", 16, input_size=(257, 257), model_dir=model_dir, threads=2, precision="fp16"

@@ -1,6 +1,7 @@
 """TensorRT backend without a GPU: argument checks, one clear error naming what is missing,
 and, with TensorRT and CuPy faked at their boundary, every TensorRT call that can fail by
-returning None or False, and an engine cache that cannot be written.
+returning None or False, an engine cache that cannot be written, and batches (input shapes
+set per call, maps handed out per frame, too many frames refused).
 
 Inference itself is covered by test/gpu/test_tensorrt_gpu.py where TensorRT and a GPU exist.
 """
@@ -8,6 +9,7 @@ Inference itself is covered by test/gpu/test_tensorrt_gpu.py where TensorRT and 
 from __future__ import annotations
 
 import logging
+import re
 from types import SimpleNamespace
 
 import numpy as np
@@ -19,9 +21,16 @@ from posenet_ros.backends.tensorrt_backend import (
     onnx_precision_for,
     tensorrt_unavailable_reason,
 )
-from posenet_ros.errors import BackendUnavailableError, InvalidConfigError, ModelError
+from posenet_ros.config import EstimatorConfig
+from posenet_ros.errors import (
+    BackendUnavailableError,
+    InvalidConfigError,
+    InvalidImageError,
+    ModelError,
+)
 from posenet_ros.gpu.cuda import GpuIdentity
 from posenet_ros.gpu.trt_compat import IOTensor
+from posenet_ros.preprocess import input_transform
 
 
 @pytest.fixture
@@ -43,11 +52,15 @@ def onnx_file(tmp_path):
         ({"input_size": (257.0, 257)}, "invalid input_size"),
         ({"workspace_mb": 0}, "invalid workspace_mb 0: expected an integer >= 1"),
         ({"workspace_mb": "1G"}, "invalid workspace_mb '1G'"),
+        ({"max_batch": 0}, "invalid max_batch 0: expected an integer in [1, 16]"),
+        ({"max_batch": 17}, "invalid max_batch 17: expected an integer in [1, 16]"),
+        ({"max_batch": "4"}, "invalid max_batch '4'"),
+        ({"max_batch": True}, "invalid max_batch True"),
     ],
 )
 def test_bad_arguments_are_refused_first(onnx_file, kwargs, message) -> None:
     args = {"onnx_path": onnx_file, "output_stride": 16, "input_size": (257, 257), **kwargs}
-    with pytest.raises(InvalidConfigError, match=message.replace("(", r"\(")):
+    with pytest.raises(InvalidConfigError, match=re.escape(message)):
         TensorRTBackend(**args)
 
 
@@ -115,40 +128,90 @@ class FakeStream:
         pass
 
 
-class FakeDeviceBuffer:
-    def __init__(self, shape: tuple, dtype: object) -> None:
-        self.shape, self.data = shape, SimpleNamespace(ptr=id(self))
+OUTPUTS = ("heatmap", "offsets", "displacement_fwd", "displacement_bwd")
 
-    def __setitem__(self, index: object, value: object) -> None:
-        pass
+
+class FakeDeviceBuffer(np.ndarray):
+    """A host array standing in for a CuPy device array (``data.ptr`` is its address)."""
+
+    @property
+    def data(self) -> SimpleNamespace:  # type: ignore[override]
+        return SimpleNamespace(ptr=self.ctypes.data)
 
 
 class FakeContext:
-    """An execution context whose calls succeed unless the test names one that fails."""
+    """An execution context whose calls succeed unless the test names one that fails.
 
-    def __init__(self, failing: str) -> None:
-        self.failing = failing
+    Its "engine" writes, for each of the first N frames of the input shape set, output
+    number c (1 to 4) = c x the frame's first input value; the rest of the outputs is
+    left alone (NaN from allocation).
+    """
+
+    def __init__(self, failing: str, memory: dict[int, np.ndarray]) -> None:
+        self.failing, self.memory = failing, memory
+        self.input_shapes: list[tuple] = []  # every set_input_shape call
+        self.executed: list[int] = []  # the batch size of every execution
+        self.addresses: dict[str, int] = {}
 
     def set_input_shape(self, name: str, shape: tuple) -> bool:
+        self.input_shapes.append(tuple(shape))
         return self.failing != "set_input_shape"
 
     def get_tensor_shape(self, name: str) -> tuple:
-        return next(t.shape for t in IO if t.name == name)
+        frames = self.input_shapes[-1][0]
+        return (frames, *next(t.shape for t in IO if t.name == name)[1:])
 
     def set_tensor_address(self, name: str, address: int) -> bool:
+        self.addresses[name] = address
         return self.failing != "set_tensor_address"
 
     def execute_async_v3(self, stream: int) -> bool:
-        return self.failing != "execute_async_v3"
+        if self.failing == "execute_async_v3":
+            return False
+        frames = self.input_shapes[-1][0]
+        self.executed.append(frames)
+        image = self.memory[self.addresses["image"]]
+        for factor, name in enumerate(OUTPUTS, 1):
+            self.memory[self.addresses[name]][:frames] = image[:frames, :1, :1, :1] * factor
+        return True
+
+
+class FakePreprocessor:
+    """Fills the frame's slot with the frame's first value (checks the slot as the kernel
+    wrapper does: one (1, H, W, 3) contiguous array)."""
+
+    def __init__(self, cp: object, stream: object) -> None:
+        pass
+
+    def __call__(self, image: np.ndarray, transform: object, out: FakeDeviceBuffer) -> None:
+        assert out.shape == (1, 257, 257, 3) and out.flags.c_contiguous
+        out[...] = image[0, 0, 0]
+
+
+class FakeStaging:
+    def __init__(self, stream: object) -> None:
+        pass
+
+    def to_device(self, host: np.ndarray, device: FakeDeviceBuffer) -> None:
+        assert host.shape == device.shape
+        device[...] = host
 
 
 @pytest.fixture
 def fake_gpu(monkeypatch):
     """TensorRT and CuPy faked at their boundary; ``failing`` names the call that fails."""
-    state = SimpleNamespace(failing="", builds=0)
+    state = SimpleNamespace(failing="", builds=0, built_max_batch=[], context=None, memory={})
 
     def create_context() -> FakeContext | None:
-        return None if state.failing == "create_execution_context" else FakeContext(state.failing)
+        if state.failing == "create_execution_context":
+            return None
+        state.context = FakeContext(state.failing, state.memory)
+        return state.context
+
+    def empty(shape: tuple, dtype: object) -> FakeDeviceBuffer:
+        array = np.full(shape, np.nan, dtype).view(FakeDeviceBuffer)
+        state.memory[array.ctypes.data] = array
+        return array
 
     engine = SimpleNamespace(create_execution_context=create_context)
     runtime = SimpleNamespace(deserialize_cuda_engine=lambda blob: engine)
@@ -160,12 +223,13 @@ def fake_gpu(monkeypatch):
         cuda=SimpleNamespace(
             Stream=lambda non_blocking: FakeStream(), get_current_stream=FakeStream
         ),
-        empty=FakeDeviceBuffer,
-        ElementwiseKernel=lambda *args, **kwargs: None,
+        empty=empty,
+        float32=np.float32,
     )
 
-    def build_engine(trt, onnx, shape, precision, workspace, timing_cache) -> bytes:
+    def build_engine(trt, onnx, shape, precision, workspace, timing_cache, max_batch) -> bytes:
         state.builds += 1
+        state.built_max_batch.append(max_batch)
         timing_cache.save(b"timings")  # as the real builder does after a build
         return b"plan"
 
@@ -178,6 +242,8 @@ def fake_gpu(monkeypatch):
         tensorrt_backend, "gpu_identity", lambda cp: GpuIdentity("Orin", "87", 8, 7620 << 20)
     )
     monkeypatch.setattr(tensorrt_backend, "build_engine", build_engine)
+    monkeypatch.setattr(tensorrt_backend, "GpuPreprocessor", FakePreprocessor)
+    monkeypatch.setattr(tensorrt_backend, "PinnedStaging", FakeStaging)
     return state
 
 
@@ -227,3 +293,108 @@ def test_an_unwritable_engine_dir_keeps_the_engine_in_memory(
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(warnings) == 1  # the timing cache and the engine: one warning
     assert "set POSENET_ROS_ENGINE_DIR to a writable directory" in warnings[0].getMessage()
+
+
+def _frames(*values: int) -> tuple[list[np.ndarray], list]:
+    """Frames of different sizes, each filled with its value, and their transforms."""
+    config = EstimatorConfig(input_resolution=257)
+    frames = [np.full((120 + 10 * i, 160, 3), v, np.uint8) for i, v in enumerate(values)]
+    return frames, [input_transform(*f.shape[:2], config) for f in frames]
+
+
+def _assert_maps_of(maps, value: int) -> None:
+    """The fake engine's maps for a frame of ``value``: map c holds c x value everywhere."""
+    channels = {"heatmap": 17, "offsets": 34, "displacement_fwd": 32, "displacement_bwd": 32}
+    for factor, name in enumerate(OUTPUTS, 1):
+        array = getattr(maps, name)
+        assert array.shape == (17, 17, channels[name]) and array.dtype == np.float32
+        assert np.all(array == factor * value), (name, np.unique(array))
+
+
+def test_a_batch_engine_is_built_keyed_and_bound_for_max_batch(onnx_file, tmp_path, fake_gpu):
+    backend = TensorRTBackend(onnx_file, 16, (257, 257), engine_cache_dir=tmp_path, max_batch=4)
+    assert backend.max_batch == 4 and backend.input_shape == (1, 257, 257, 3)
+    assert fake_gpu.built_max_batch == [4]
+    assert "_batch4_" in backend.engine_path.name
+    assert fake_gpu.context.input_shapes == [(4, 257, 257, 3)]
+    # Every binding holds four frames.
+    bound = {name: fake_gpu.memory[ptr].shape for name, ptr in fake_gpu.context.addresses.items()}
+    assert bound == {
+        "image": (4, 257, 257, 3),
+        "heatmap": (4, 17, 17, 17),
+        "offsets": (4, 17, 17, 34),
+        "displacement_fwd": (4, 17, 17, 32),
+        "displacement_bwd": (4, 17, 17, 32),
+    }
+    assert "input 257x257, up to 4 frames per call," in backend.describe()
+
+
+def test_run_frames_sets_the_input_shape_and_hands_each_frame_its_maps(
+    onnx_file, tmp_path, fake_gpu
+) -> None:
+    backend = TensorRTBackend(onnx_file, 16, (257, 257), engine_cache_dir=tmp_path, max_batch=4)
+    context = fake_gpu.context
+    frames, transforms = _frames(10, 20, 30)
+    maps = backend.run_frames(frames, transforms)
+    assert context.input_shapes[1:] == [(3, 257, 257, 3)] and context.executed == [3]
+    assert len(maps) == 3
+    for value, frame_maps in zip((10, 20, 30), maps, strict=True):
+        _assert_maps_of(frame_maps, value)
+
+    (single,) = backend.run_frames(*_frames(40))
+    _assert_maps_of(single, 40)
+    _assert_maps_of(backend.run_frame(*(x[0] for x in _frames(50))), 50)
+    four = backend.run_frames(*_frames(1, 2, 3, 4))
+    assert [m.heatmap[0, 0, 0] for m in four] == [1, 2, 3, 4]
+    # Shapes are set when the frame count changes only: 3, 1 (twice: no new call), 4.
+    assert context.input_shapes[1:] == [(3, 257, 257, 3), (1, 257, 257, 3), (4, 257, 257, 3)]
+    assert context.executed == [3, 1, 1, 4]
+    for value, frame_maps in zip((10, 20, 30), maps, strict=True):
+        _assert_maps_of(frame_maps, value)  # the first call's maps outlive later calls
+
+
+def test_run_takes_one_tensor_on_a_batch_engine(onnx_file, tmp_path, fake_gpu) -> None:
+    backend = TensorRTBackend(onnx_file, 16, (257, 257), engine_cache_dir=tmp_path, max_batch=2)
+    _assert_maps_of(backend.run(np.full((1, 257, 257, 3), 0.5, np.float32)), 0.5)
+    assert fake_gpu.context.input_shapes == [(2, 257, 257, 3), (1, 257, 257, 3)]
+    assert fake_gpu.context.executed == [1]
+
+
+@pytest.mark.parametrize("count", [0, 3])
+def test_run_frames_refuses_more_frames_than_the_engine_takes(
+    onnx_file, tmp_path, fake_gpu, count
+) -> None:
+    backend = TensorRTBackend(onnx_file, 16, (257, 257), engine_cache_dir=tmp_path, max_batch=2)
+    frames, transforms = _frames(*range(1, count + 1))
+    with pytest.raises(InvalidConfigError, match=f"takes 1 to 2 frames per call, got {count}"):
+        backend.run_frames(frames, transforms)
+    assert fake_gpu.context.executed == []
+
+
+def test_a_one_frame_engine_is_todays(onnx_file, tmp_path, fake_gpu) -> None:
+    backend = TensorRTBackend(onnx_file, 16, (257, 257), engine_cache_dir=tmp_path)
+    assert backend.max_batch == 1 and fake_gpu.built_max_batch == [1]
+    assert backend.engine_path.name.startswith("posenet_1x257x257x3_fp32_")
+    _assert_maps_of(backend.run_frame(*(x[0] for x in _frames(7))), 7)
+    assert fake_gpu.context.input_shapes == [(1, 257, 257, 3)]  # set once, at binding
+    with pytest.raises(InvalidConfigError, match="takes 1 to 1 frames per call, got 2"):
+        backend.run_frames(*_frames(1, 2))
+    assert "frames per call" not in backend.describe()
+
+
+def test_run_frames_checks_every_frame_before_any_work(onnx_file, tmp_path, fake_gpu) -> None:
+    backend = TensorRTBackend(onnx_file, 16, (257, 257), engine_cache_dir=tmp_path, max_batch=4)
+    frames, transforms = _frames(1, 2, 3)
+    frames[1] = frames[1].astype(np.float32)
+    with pytest.raises(InvalidImageError, match=r"frame 2 of 3: expected a \(H, W, 3\) uint8"):
+        backend.run_frames(frames, transforms)
+    frames, transforms = _frames(1, 2)
+    transforms[1] = input_transform(120, 160, EstimatorConfig(input_resolution=513))
+    with pytest.raises(InvalidConfigError, match="takes 257x257 inputs, the frame needs 513x513"):
+        backend.run_frames(frames, transforms)
+    with pytest.raises(ValueError, match="2 frames but 1 transforms"):
+        backend.run_frames(frames, transforms[:1])
+    with pytest.raises(InvalidImageError, match=r"^image is empty: shape \(0, 160, 3\)"):
+        backend.run_frame(frames[0][:0], transforms[0])  # one frame: the message as it was
+    image = fake_gpu.memory[fake_gpu.context.addresses["image"]]
+    assert np.isnan(image).all() and fake_gpu.context.executed == []  # nothing written or run

@@ -26,6 +26,7 @@ class FakeTrt:
         half: bool = False,
         returns_none: str = "",
         profile_index: int = 0,
+        batch_dim: int = 1,
     ) -> None:
         self.calls: dict[str, object] = {"flags": set()}
         self.timing_data: list[bytes] = []
@@ -51,7 +52,9 @@ class FakeTrt:
                 layer = SimpleNamespace(num_outputs=1, get_output=lambda j: output)
                 network = SimpleNamespace(
                     num_inputs=1,
-                    get_input=lambda i: SimpleNamespace(name="image"),
+                    get_input=lambda i: SimpleNamespace(
+                        name="image", shape=(batch_dim, 257, 257, 3)
+                    ),
                     num_layers=1,
                     get_layer=lambda i: layer,
                 )
@@ -134,6 +137,29 @@ def test_fp32_build_with_profile_workspace_and_timing_cache(tmp_path, caplog) ->
     assert timing.read_bytes() == b"timings"
     assert "building TensorRT fp32 engine for m.onnx, input 1x257x257x3" in caplog.text
     assert "TensorRT engine built in" in caplog.text
+
+
+def test_a_batch_profile_spans_one_frame_to_max_batch(tmp_path, caplog) -> None:
+    trt = FakeTrt(batch_dim=-1)  # a batched export: symbolic batch dimension
+    with caplog.at_level(logging.INFO):
+        engine_builder.build_engine(trt, tmp_path / "m.onnx", SHAPE, "fp32", 1, max_batch=4)
+    four = (4, 257, 257, 3)
+    assert trt.calls["profile"] == ("image", SHAPE, four, four)  # min, opt, max
+    assert trt.calls["profiles"] == 1
+    assert "input 1x257x257x3, up to 4 frames per call" in caplog.text
+
+
+def test_a_batch_profile_needs_a_batched_export(tmp_path) -> None:
+    trt = FakeTrt(batch_dim=1)
+    with pytest.raises(ModelError, match=r"m\.onnx takes batches of 1 only; .* up to 2 frames"):
+        engine_builder.build_engine(trt, tmp_path / "m.onnx", SHAPE, "fp32", 1, max_batch=2)
+    assert "profile" not in trt.calls
+
+
+def test_a_refused_batch_profile_names_both_ends(tmp_path) -> None:
+    trt = FakeTrt(batch_dim=-1, profile_index=-1)
+    with pytest.raises(ModelError, match=r"\(1, 257, 257, 3\) to \(3, 257, 257, 3\)"):
+        engine_builder.build_engine(trt, tmp_path / "m.onnx", SHAPE, "fp32", 1, max_batch=3)
 
 
 def test_weak_fp16_sets_the_builder_flag(tmp_path) -> None:

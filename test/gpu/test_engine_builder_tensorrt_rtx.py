@@ -149,6 +149,48 @@ def test_dynamic_export_builds_for_the_profile_shape(trt, model_dir, built_netwo
     _assert_plan_header_is_sound(trt, plan)
 
 
+@pytest.fixture
+def built_profiles(trt, monkeypatch) -> Iterator[list]:
+    """The optimisation profiles (real TensorRT objects) the builder creates."""
+    profiles: list = []
+    real_builder = trt.Builder
+
+    class ProfileRecordingBuilder:
+        def __init__(self, logger: object) -> None:
+            self._builder = real_builder(logger)
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self._builder, name)
+
+        def create_optimization_profile(self):
+            profiles.append(self._builder.create_optimization_profile())
+            return profiles[-1]
+
+    monkeypatch.setattr(trt, "Builder", ProfileRecordingBuilder)
+    yield profiles
+
+
+def test_a_batched_export_builds_a_batch_profile_engine(trt, model_dir, built_profiles) -> None:
+    size = (129, 129)
+    onnx = ensure_onnx(16, size, model_dir, batched=True)
+    plan = _build(trt, onnx, (1, *size, 3), "fp32", max_batch=4)
+    (profile,) = built_profiles
+    # As TensorRT holds them: min one frame, opt = max = four.
+    shapes = [tuple(shape) for shape in profile.get_shape("image")]
+    assert shapes == [(1, 129, 129, 3), (4, 129, 129, 3), (4, 129, 129, 3)]
+    _assert_plan_header_is_sound(trt, plan)
+    network = trt.Builder(trt_compat.trt_logger(trt)).create_network(0)
+    parser = trt.OnnxParser(network, trt_compat.trt_logger(trt))
+    assert parser.parse_from_file(str(onnx))
+    assert tuple(network.get_input(0).shape) == (-1, 129, 129, 3)  # the symbolic batch
+
+
+def test_a_batch_profile_on_a_one_frame_export_is_refused(trt, model_dir) -> None:
+    onnx = ensure_onnx(16, (129, 129), model_dir)
+    with pytest.raises(ModelError, match=r"takes batches of 1 only; .* up to 4 frames per call"):
+        _build(trt, onnx, (1, 129, 129, 3), "fp32", max_batch=4)
+
+
 @pytest.mark.filterwarnings("ignore:.*Timing cache operations are no-ops")
 def test_timing_cache_is_written(trt, model_dir, tmp_path) -> None:
     timing = TimingCacheFile(tmp_path / "timing.cache", EngineCache(tmp_path))

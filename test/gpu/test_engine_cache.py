@@ -46,6 +46,7 @@ ORIN_NANO_KEY = replace(KEY, multiprocessors=8, memory_bytes=ORIN_NANO_MEMORY)
         {"memory_bytes": ORIN_NANO_MEMORY},
         {"precision": "fp32"},
         {"input_shape": (1, 513, 513, 3)},
+        {"max_batch": 4},
     ],
 )
 def test_every_key_field_changes_the_file(change: dict) -> None:
@@ -58,6 +59,51 @@ def test_file_name_is_stable_and_readable() -> None:
     assert KEY.file_name() == replace(KEY).file_name()
     assert KEY.file_name().startswith("posenet_1x257x257x3_fp16_")
     assert KEY.file_name().endswith(".engine")
+
+
+def test_batch_engines_say_so_in_their_name() -> None:
+    assert replace(KEY, max_batch=4).file_name().startswith("posenet_1x257x257x3_batch4_fp16_")
+
+
+def test_one_frame_keys_are_those_from_before_the_batch_size() -> None:
+    """Engines cached before ``max_batch`` existed keep their file (no rebuild on upgrade)."""
+    fields_before = {
+        "onnx_sha256": "ab" * 32,
+        "tensorrt_version": "10.3.0",
+        "gpu_name": "Orin",
+        "compute_capability": "87",
+        "multiprocessors": 16,
+        "memory_bytes": AGX_ORIN_MEMORY,
+        "precision": "fp16",
+        "input_shape": [1, 257, 257, 3],
+    }
+    digest = hashlib.sha256(json.dumps(fields_before, sort_keys=True).encode()).hexdigest()
+    assert KEY.max_batch == 1 and KEY.digest() == digest
+    assert KEY.file_name() == f"posenet_1x257x257x3_fp16_{digest[:16]}.engine"
+
+
+def _store_with_header(cache: EngineCache, key: EngineKey, header: dict, plan: bytes) -> None:
+    header = dict(header, payload_sha256=hashlib.sha256(plan).hexdigest())
+    raw = json.dumps(header).encode()
+    cache.path_for(key).write_bytes(
+        b"POSENET-TRT-ENGINE\n" + struct.pack("<I", len(raw)) + raw + plan
+    )
+
+
+def test_an_engine_cached_before_the_batch_size_loads_as_one_frame(tmp_path) -> None:
+    cache = EngineCache(tmp_path)
+    header = {k: v for k, v in asdict(KEY).items() if k != "max_batch"}
+    _store_with_header(cache, KEY, header, b"one-frame plan")
+    assert cache.load(KEY) == b"one-frame plan"
+
+
+def test_an_engine_of_another_batch_size_is_rebuilt(tmp_path, caplog) -> None:
+    cache, batched = EngineCache(tmp_path), replace(KEY, max_batch=4)
+    cache.store(batched, b"batch plan")
+    cache.path_for(batched).rename(cache.path_for(KEY))
+    with caplog.at_level(logging.WARNING):
+        assert cache.load(KEY) is None
+    assert "was built for another model, precision, input shape or batch size" in caplog.text
 
 
 def test_store_then_load_round_trips(tmp_path) -> None:

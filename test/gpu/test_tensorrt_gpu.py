@@ -1,5 +1,6 @@
 """TensorRT end to end (needs TensorRT and a GPU): same maps as ONNX Runtime, fused path equal
-to the CPU-preprocessed one, engine cache reused, damaged engines rebuilt."""
+to the CPU-preprocessed one, engine cache reused, damaged engines rebuilt, a batch engine's
+frames equal to one frame at a time."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from posenet_ros.backends.onnxruntime_backend import OnnxRuntimeBackend
 from posenet_ros.backends.tensorrt_backend import TensorRTBackend, onnx_precision_for
 from posenet_ros.config import EstimatorConfig
 from posenet_ros.errors import InvalidConfigError, InvalidImageError
+from posenet_ros.estimator import PoseEstimator
 from posenet_ros.image_io import load_image
 from posenet_ros.model.export import ensure_onnx
 from posenet_ros.preprocess import Preprocessor, input_transform
@@ -90,3 +92,50 @@ def test_wrong_sizes_are_refused(cp, tmp_path, frame, onnx_fp32) -> None:
     other = input_transform(*frame.shape[:2], EstimatorConfig(input_resolution=513))
     with pytest.raises(InvalidConfigError, match="takes 257x257 inputs"):
         backend.run_frame(frame, other)
+
+
+def _camera_frames(frame: np.ndarray) -> list[np.ndarray]:
+    """Three cameras' frames: the photo, its mirror and a crop of another size."""
+    return [frame, np.ascontiguousarray(frame[:, ::-1]), np.ascontiguousarray(frame[50:400, 80:])]
+
+
+def _assert_maps_close(got, want, share: float) -> None:
+    for a, b in zip(_host(got), _host(want), strict=True):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=0, atol=share * np.abs(b).max())
+
+
+def test_run_frames_equals_run_frame_for_each_frame(cp, tmp_path, frame) -> None:
+    config = EstimatorConfig(input_resolution=SIZE[0])
+    frames = _camera_frames(frame)
+    transforms = [input_transform(*f.shape[:2], config) for f in frames]
+    batched = ensure_onnx(16, SIZE, batched=True)
+    backend = TensorRTBackend(batched, 16, SIZE, engine_cache_dir=tmp_path, max_batch=4)
+    together = backend.run_frames(frames, transforms)
+    kept = [_host(maps) for maps in together]
+    for image, transform, maps in zip(frames, transforms, together, strict=True):
+        # The same engine on one frame: same kernels, so equal but for the batch's tactics.
+        _assert_maps_close(maps, backend.run_frame(image, transform), 1e-5)
+    # A one-frame engine from the one-frame export agrees as closely as TensorRT and ONNX Runtime.
+    one_frame = TensorRTBackend(ensure_onnx(16, SIZE), 16, SIZE, engine_cache_dir=tmp_path)
+    for image, transform, maps in zip(frames, transforms, together, strict=True):
+        _assert_maps_close(maps, one_frame.run_frame(image, transform), 2e-4)
+    heatmaps = [maps[0] for maps in kept]
+    assert not np.array_equal(heatmaps[0], heatmaps[1])  # every frame its own maps
+    for maps, before in zip(together, kept, strict=True):  # they outlived the later calls
+        for a, b in zip(_host(maps), before, strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_estimate_many_on_a_batch_engine_equals_estimate(cp, tmp_path, frame, monkeypatch) -> None:
+    monkeypatch.setenv("POSENET_ROS_ENGINE_DIR", str(tmp_path))
+    config = EstimatorConfig(backend="tensorrt", input_resolution=SIZE[0])
+    estimator = PoseEstimator(config, max_batch=2)
+    assert estimator.max_batch == 2 and "up to 2 frames per call" in estimator.backend.describe()
+    frames = _camera_frames(frame)  # three frames: one call of two, one of one
+    many = estimator.estimate_many(frames)
+    for poses, image in zip(many, frames, strict=True):
+        want = estimator.estimate(image)
+        assert len(poses) == len(want) > 0
+        for a, b in zip(poses, want, strict=True):
+            np.testing.assert_allclose(a.keypoints, b.keypoints, rtol=0, atol=0.05)

@@ -145,6 +145,45 @@ def test_stale_exports_are_removed(model_dir, monkeypatch):
     assert new != old and new.exists() and not old.exists() and other.exists()
 
 
+def test_batched_export_runs_several_frames_as_one_at_a_time_does(model_dir):
+    plain = ensure_onnx(16, (129, 129), model_dir)
+    batched = ensure_onnx(16, (129, 129), model_dir, batched=True)
+    assert plain.name.startswith("posenet_mnv1_075_s16_129x129_fp32_")  # name unchanged
+    assert batched.name.startswith("posenet_mnv1_075_s16_batched_129x129_fp32_")
+    model = onnx.load(str(batched))
+    onnx.checker.check_model(model, full_check=True)
+    dims = [
+        [d.dim_value or d.dim_param for d in value.type.tensor_type.shape.dim]
+        for value in (*model.graph.input, *model.graph.output)
+    ]
+    assert dims == [
+        ["batch", 129, 129, 3],
+        ["batch", 9, 9, 17],
+        ["batch", 9, 9, 34],
+        ["batch", 9, 9, 32],
+        ["batch", 9, 9, 32],
+    ]
+    frames = np.concatenate([_astronaut(129), -_astronaut(129), np.zeros((1, 129, 129, 3))])
+    frames = frames.astype(np.float32)
+    together = _run(batched, frames)
+    for i in range(len(frames)):
+        alone = _run(plain, frames[i : i + 1])
+        for name in OUTPUT_NAMES:
+            assert together[name].shape[0] == len(frames)
+            scale = float(np.abs(alone[name]).max())
+            np.testing.assert_allclose(together[name][i], alone[name][0], atol=1e-5 * scale)
+
+
+def test_batched_and_one_frame_exports_do_not_sweep_each_other(model_dir, monkeypatch):
+    batched = ensure_onnx(16, (129, 129), model_dir, batched=True)
+    plain = ensure_onnx(16, (129, 129), model_dir)
+    monkeypatch.setattr(export, "EXPORTER_VERSION", export.EXPORTER_VERSION + 1)
+    assert ensure_onnx(16, (129, 129), model_dir) != plain and not plain.exists()
+    assert batched.exists()  # the one-frame export's sweep left it
+    new_batched = ensure_onnx(16, (129, 129), model_dir, batched=True)
+    assert new_batched != batched and not batched.exists()
+
+
 def _truncate(path):
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
 
