@@ -6,13 +6,15 @@ track ids and figures); without it the node has one unnamed camera on ``image``.
 
 from __future__ import annotations
 
+import functools
+
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
 from posenet_ros.camera_scheduler import CameraScheduler
-from posenet_ros.config import REBUILD_FIELDS, EstimatorConfig
+from posenet_ros.config import MAX_BATCH, REBUILD_FIELDS, EstimatorConfig
 from posenet_ros.depth import warm_up as warm_up_depth
 from posenet_ros.errors import InvalidConfigError
 from posenet_ros.estimator import PoseEstimator
@@ -53,9 +55,12 @@ class PoseNetNode(Node):
         people = people_settings(self._values)
         self._stats = NodeStats()
         self._frames: CameraScheduler[str, Frame] = CameraScheduler(self._camera_names)
+        # Several cameras' frames go through one inference call where the backend batches
+        # (a TensorRT engine with a batch profile); ONNX Runtime takes one frame per call.
+        max_batch = min(len(self._camera_names), MAX_BATCH)
         self._holder = EstimatorHolder(
             estimator_config(self._values),
-            PoseEstimator,
+            functools.partial(PoseEstimator, max_batch=max_batch),
             self._rebuilt,
             self._rebuild_failed,
         )
@@ -81,7 +86,8 @@ class PoseNetNode(Node):
         self._worker = InferenceWorker(
             self._frames,
             {camera.name: camera for camera in self._cameras},
-            self._estimate,
+            self._estimate_many,
+            batch_size=lambda: self._holder.estimator.max_batch,
             running=self.context.ok,
             on_start=self._place_inference_thread,
         )
@@ -103,8 +109,8 @@ class PoseNetNode(Node):
                 "pinned its threads to"
             )
 
-    def _estimate(self, rgb):
-        return self._holder.estimator.estimate(rgb)
+    def _estimate_many(self, images):
+        return self._holder.estimator.estimate_many(images)
 
     def _on_set_parameters(self, params: list[Parameter]) -> SetParametersResult:
         if any(p.name == CAMERAS for p in params):

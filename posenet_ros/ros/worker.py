@@ -3,9 +3,10 @@ each camera its poses."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -13,6 +14,7 @@ import numpy as np
 
 from posenet_ros.camera_scheduler import CameraScheduler
 from posenet_ros.errors import InvalidImageError
+from posenet_ros.image_io import check_image_array
 from posenet_ros.ros.diagnostics import NodeStats
 
 ERROR_LOG_PERIOD_S = 5.0
@@ -39,15 +41,17 @@ class Camera(Protocol):
 class InferenceWorker:
     """Runs off the executor so callbacks stay short; a bad frame never stops the loop.
 
-    One model serves every camera: frames come round-robin from ``frames`` (one at a time:
-    batching several cameras into one call does not pay on the CPU, see the README).
+    One model serves every camera: frames come round-robin from ``frames``, as many per turn
+    as ``batch_size()`` (the estimator's ``max_batch``: 1 on the CPU, where a batch does not
+    pay, see the README), and go through ``estimate_many`` in one call.
     """
 
     def __init__(
         self,
         frames: CameraScheduler[str, Frame],
         cameras: Mapping[str, Camera],
-        estimate: Callable[[np.ndarray], list],
+        estimate_many: Callable[[list[np.ndarray]], list[list]],
+        batch_size: Callable[[], int] = lambda: 1,
         running: Callable[[], bool] = lambda: True,
         on_start: Callable[[], None] = lambda: None,
     ) -> None:
@@ -57,7 +61,8 @@ class InferenceWorker:
         self._on_start = on_start
         self._frames = frames
         self._cameras = dict(cameras)
-        self._estimate = estimate
+        self._estimate_many = estimate_many
+        self._batch_size = batch_size
         self._running = running
         self._thread = threading.Thread(target=self._run, name="posenet-inference", daemon=True)
 
@@ -65,38 +70,60 @@ class InferenceWorker:
         self._thread.start()
 
     def stop(self, timeout_s: float) -> None:
-        """Close the scheduler and wait for the frame in progress (at most ``timeout_s``)."""
+        """Close the scheduler and wait for the frames in progress (at most ``timeout_s``)."""
         self._frames.close()
         self._thread.join(timeout_s)
 
     def _run(self) -> None:
         self._on_start()
-        while taken := self._frames.take():
-            for name, frame in taken:
-                self._process(self._cameras[name], frame)
+        while taken := self._frames.take(self._batch_size()):
+            self._process(taken)
 
-    def _process(self, camera: Camera, frame: Frame) -> None:
-        stats = camera.stats
-        try:
+    def _process(self, taken: list[tuple[str, Frame]]) -> None:
+        """Convert each frame (a bad one costs only its camera), estimate them all in one
+        call, then hand each camera its poses."""
+        ready = []
+        for name, frame in taken:
+            camera = self._cameras[name]
+            camera.stats.stage_time("handover", time.monotonic() - frame.received_s)
             started = time.perf_counter()
-            stats.stage_time("handover", time.monotonic() - frame.received_s)
-            rgb = frame.to_rgb(frame.msg)
-            converted = time.perf_counter()
-            poses = self._estimate(rgb)
-            estimated = time.perf_counter()
-            stats.stage_time("conversion", converted - started)
-            stats.stage_time("estimation", estimated - converted)
-            stats.processing_time(estimated - started)
-            camera.publish(frame, rgb, poses)
-            stats.stage_time("publish", time.perf_counter() - estimated)
-        except InvalidImageError as exc:
-            report_failure(camera, f"bad frame dropped: {exc}", bad_frame=True)
-        # The thread's boundary: an inference or publish failure is counted and logged, and the
-        # loop carries on with the next frame.
+            with self._reported(camera):
+                rgb = check_image_array(frame.to_rgb(frame.msg))
+                ready.append((camera, frame, rgb, time.perf_counter() - started))
+        if not ready:
+            return
+        started = time.perf_counter()
+        try:
+            results = self._estimate_many([rgb for _, _, rgb, _ in ready])
+        except Exception as exc:  # the thread's boundary: every camera of the call is told
+            for camera, *_ in ready:
+                self._report(camera, exc)
+            return
+        estimated = time.perf_counter()
+        for (camera, frame, rgb, conversion_s), poses in zip(ready, results, strict=True):
+            stats = camera.stats
+            stats.stage_time("conversion", conversion_s)
+            stats.stage_time("estimation", estimated - started)
+            stats.processing_time(conversion_s + estimated - started)
+            published = time.perf_counter()
+            with self._reported(camera):
+                camera.publish(frame, rgb, poses)
+                stats.stage_time("publish", time.perf_counter() - published)
+
+    @contextlib.contextmanager
+    def _reported(self, camera: Camera) -> Iterator[None]:
+        """The thread's boundary for one camera's step: a failure is counted and logged for
+        that camera, and the loop carries on."""
+        try:
+            yield
         except Exception as exc:
-            if self._running():
-                reason = f"frame failed: {type(exc).__name__}: {exc}"
-                report_failure(camera, reason, bad_frame=False)
+            self._report(camera, exc)
+
+    def _report(self, camera: Camera, exc: Exception) -> None:
+        if isinstance(exc, InvalidImageError):
+            report_failure(camera, f"bad frame dropped: {exc}", bad_frame=True)
+        elif self._running():
+            report_failure(camera, f"frame failed: {type(exc).__name__}: {exc}", bad_frame=False)
 
 
 def report_failure(camera: Camera, reason: str, *, bad_frame: bool) -> None:

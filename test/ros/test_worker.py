@@ -1,5 +1,5 @@
-"""The inference thread: stage timings, cameras served in turn, a bad frame counted for its
-camera without stopping the loop."""
+"""The inference thread: stage timings, cameras served in turn, several cameras' frames in one
+call where the estimator batches, a bad frame counted for its camera without stopping the loop."""
 
 import threading
 import time
@@ -42,6 +42,11 @@ class Camera:
         self.done.set()
 
 
+def each(estimate):
+    """``estimate_many`` from a one-image ``estimate``."""
+    return lambda images: [estimate(image) for image in images]
+
+
 def to_rgb(msg):
     if msg == "bad":
         raise InvalidImageError("bad encoding")
@@ -52,7 +57,7 @@ def test_each_stage_of_a_frame_is_timed_and_a_bad_frame_counted():
     node_stats = NodeStats()
     camera = Camera(node_stats, "")
     frames: CameraScheduler[str, Frame] = CameraScheduler([""])
-    worker = InferenceWorker(frames, {"": camera}, lambda rgb: ["pose"])
+    worker = InferenceWorker(frames, {"": camera}, each(lambda rgb: ["pose"]))
     worker.start()
     try:
         frames.put("", Frame("bad", to_rgb, time.monotonic()))
@@ -82,7 +87,7 @@ def test_each_camera_gets_its_own_frames_and_its_own_errors():
         estimated.append(rgb.shape)
         return [f"pose {len(estimated)}"]
 
-    worker = InferenceWorker(frames, cameras, estimate)
+    worker = InferenceWorker(frames, cameras, each(estimate))
     worker.start()
     try:
         frames.put("back", Frame("bad", to_rgb, time.monotonic()))
@@ -104,7 +109,7 @@ def test_each_camera_gets_its_own_frames_and_its_own_errors():
 
 def test_stop_releases_a_waiting_worker():
     frames: CameraScheduler[str, Frame] = CameraScheduler(["a"])
-    worker = InferenceWorker(frames, {"a": Camera(NodeStats(), "a")}, lambda rgb: [])
+    worker = InferenceWorker(frames, {"a": Camera(NodeStats(), "a")}, each(lambda rgb: []))
     worker.start()
     worker.stop(TIMEOUT_S)
     assert not worker._thread.is_alive()
@@ -116,7 +121,7 @@ def test_the_placement_runs_on_the_inference_thread_before_any_frame():
     worker = InferenceWorker(
         frames,
         {"a": Camera(NodeStats(), "a")},
-        lambda rgb: seen.append(("frame", threading.get_ident())) or [],
+        each(lambda rgb: seen.append(("frame", threading.get_ident())) or []),
         on_start=lambda: seen.append(("placed", threading.get_ident())),
     )
     camera = worker._cameras["a"]
@@ -138,7 +143,9 @@ def test_a_publish_failure_is_reported_while_running_and_quiet_after_shutdown():
     for running, reported in ((True, 1), (False, 0)):
         frames: CameraScheduler[str, Frame] = CameraScheduler([""])
         camera = FailingCamera(NodeStats(), "")
-        worker = InferenceWorker(frames, {"": camera}, lambda rgb: [], running=lambda r=running: r)
+        worker = InferenceWorker(
+            frames, {"": camera}, each(lambda rgb: []), running=lambda r=running: r
+        )
         worker.start()
         try:
             frames.put("", Frame("good", to_rgb, time.monotonic()))
@@ -148,3 +155,68 @@ def test_a_publish_failure_is_reported_while_running_and_quiet_after_shutdown():
         assert not worker._thread.is_alive()
         assert camera.stats.errors == reported
         assert len(camera.logger.errors) == reported
+
+
+def rgb_of(value: int):
+    return lambda msg: np.full((2, 2, 3), value, np.uint8)
+
+
+def test_waiting_frames_of_several_cameras_go_through_one_call_each_getting_its_poses():
+    node_stats = NodeStats()
+    cameras = {name: Camera(node_stats, name) for name in ("a", "b", "c")}
+    frames: CameraScheduler[str, Frame] = CameraScheduler(list(cameras))
+    calls: list[list[int]] = []
+
+    def estimate_many(images):
+        calls.append([int(image[0, 0, 0]) for image in images])
+        return [[f"pose of {int(image[0, 0, 0])}"] for image in images]
+
+    # All three wait before the worker starts: one turn takes them, two per call.
+    frames.put("a", Frame("a1", rgb_of(1), time.monotonic()))
+    frames.put("b", Frame("bad", to_rgb, time.monotonic()))
+    frames.put("c", Frame("c3", rgb_of(3), time.monotonic()))
+    worker = InferenceWorker(frames, cameras, estimate_many, batch_size=lambda: 3)
+    worker.start()
+    try:
+        assert cameras["a"].done.wait(TIMEOUT_S)
+        assert cameras["c"].done.wait(TIMEOUT_S)
+        assert cameras["b"].logger.logged.wait(TIMEOUT_S)
+    finally:
+        worker.stop(TIMEOUT_S)
+    assert calls == [[1, 3]]  # the bad frame costs only its own camera
+    assert cameras["a"].published == [("a1", (2, 2, 3), ["pose of 1"])]
+    assert cameras["c"].published == [("c3", (2, 2, 3), ["pose of 3"])]
+    assert cameras["b"].stats.bad_frames == 1
+    for name in ("a", "c"):
+        median, _ = cameras[name].stats.stage_ms("estimation")
+        assert median >= 0.0
+
+
+def test_a_failed_batch_call_is_reported_to_each_of_its_cameras_and_the_loop_goes_on():
+    node_stats = NodeStats()
+    cameras = {name: Camera(node_stats, name) for name in ("a", "b")}
+    frames: CameraScheduler[str, Frame] = CameraScheduler(list(cameras))
+    failed = threading.Event()
+
+    def estimate_many(images):
+        if not failed.is_set():
+            failed.set()
+            raise RuntimeError("engine lost")
+        return [["pose"] for _ in images]
+
+    frames.put("a", Frame("a1", rgb_of(1), time.monotonic()))
+    frames.put("b", Frame("b1", rgb_of(2), time.monotonic()))
+    worker = InferenceWorker(frames, cameras, estimate_many, batch_size=lambda: 2)
+    worker.start()
+    try:
+        assert cameras["a"].logger.logged.wait(TIMEOUT_S)
+        assert cameras["b"].logger.logged.wait(TIMEOUT_S)
+        frames.put("b", Frame("b2", rgb_of(2), time.monotonic()))
+        assert cameras["b"].done.wait(TIMEOUT_S)
+    finally:
+        worker.stop(TIMEOUT_S)
+    for name in ("a", "b"):
+        assert cameras[name].logger.errors == ["frame failed: RuntimeError: engine lost"]
+        assert cameras[name].stats.errors == 1
+    assert cameras["a"].published == []
+    assert cameras["b"].published == [("b2", (2, 2, 3), ["pose"])]
