@@ -19,7 +19,8 @@ IMAGE_SCALE_FACTOR_RANGE = (0.2, 1.0)
 MAX_BATCH = 16  # most frames per inference call a batching backend (TensorRT) is built for
 
 # Parameters whose change needs a new backend (a new export / engine); the others apply per frame.
-REBUILD_FIELDS = frozenset({"backend", "output_stride", "precision"})
+REBUILD_FIELDS = frozenset({"backend", "output_stride", "precision", "inference_threads"})
+MAX_INFERENCE_THREADS = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,8 @@ class EstimatorConfig:
     min_keypoint_score: float = 0.0
     backend: str = "auto"
     precision: str = "fp32"  # of TensorRT engines; ONNX Runtime runs the FP32 model
+    # ONNX Runtime's threads per inference; 0 lets it take one per physical core.
+    inference_threads: int = 0
 
     def validated(self) -> EstimatorConfig:
         """Return self if every field is valid, else raise ``InvalidConfigError`` naming it."""
@@ -52,6 +55,14 @@ class EstimatorConfig:
         if self.precision not in PRECISIONS:
             _fail("precision", self.precision, f"one of {', '.join(PRECISIONS)}")
         check_output_stride(self.output_stride)
+        if not _is_int(self.inference_threads) or not (
+            0 <= self.inference_threads <= MAX_INFERENCE_THREADS
+        ):
+            _fail(
+                "inference_threads",
+                self.inference_threads,
+                f"an integer in [0, {MAX_INFERENCE_THREADS}] (0: one per physical core)",
+            )
         if self.input_resolution is not None and (
             not _is_int(self.input_resolution)
             or not MIN_INPUT_RESOLUTION <= self.input_resolution <= MAX_INPUT_RESOLUTION
@@ -84,8 +95,14 @@ class EstimatorConfig:
 
     def backend_options(self) -> dict[str, object]:
         """The ``create_backend`` options this config sets: TensorRT's engine ``precision``
-        (for ``tensorrt`` and ``auto``; ONNX Runtime runs the FP32 model)."""
-        return {} if self.backend == "onnxruntime" else {"precision": self.precision}
+        (for ``tensorrt`` and ``auto``; ONNX Runtime runs the FP32 model) and ONNX Runtime's
+        ``threads`` (for ``onnxruntime`` and ``auto``) when ``inference_threads`` is set."""
+        options: dict[str, object] = {}
+        if self.backend != "onnxruntime":
+            options["precision"] = self.precision
+        if self.backend != "tensorrt" and self.inference_threads:
+            options["threads"] = self.inference_threads
+        return options
 
     def needs_rebuild(self, other: EstimatorConfig) -> bool:
         """True when going from self to ``other`` needs a new backend (one of

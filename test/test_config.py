@@ -22,6 +22,10 @@ def test_defaults_are_the_reference_2x_ones_and_valid() -> None:
         ({"precision": "int8"}, "invalid precision 'int8': expected one of fp32, fp16"),
         ({"backend": "cuda"}, "invalid backend 'cuda'"),
         ({"output_stride": 32}, "1.0-multiplier"),
+        ({"inference_threads": -1}, "invalid inference_threads -1: expected an integer in"),
+        ({"inference_threads": 1.5}, "invalid inference_threads 1.5"),
+        ({"inference_threads": True}, "invalid inference_threads True"),
+        ({"inference_threads": 257}, "invalid inference_threads 257"),
         ({"no_such": 1}, "unknown parameter(s): no_such"),
     ],
 )
@@ -40,6 +44,22 @@ def test_model_fields_need_a_rebuild_decode_fields_do_not() -> None:
 def test_precision_rebuilds_where_tensorrt_may_run(backend: str) -> None:
     config = CONFIG.with_changes(backend=backend)
     assert config.needs_rebuild(config.with_changes(precision="fp16"))
+
+
+@pytest.mark.parametrize("backend", ["auto", "onnxruntime"])
+def test_inference_threads_reach_onnx_runtime_and_rebuild_it(backend: str) -> None:
+    config = CONFIG.with_changes(backend=backend)
+    assert "threads" not in config.backend_options()  # 0: ONNX Runtime's own choice
+    threaded = config.with_changes(inference_threads=1)
+    assert threaded.backend_options()["threads"] == 1
+    assert config.needs_rebuild(threaded)
+
+
+def test_inference_threads_do_not_concern_tensorrt() -> None:
+    config = CONFIG.with_changes(backend="tensorrt")
+    threaded = config.with_changes(inference_threads=1)
+    assert threaded.backend_options() == {"precision": "fp32"}
+    assert not config.needs_rebuild(threaded)
 
 
 def test_precision_does_not_rebuild_onnxruntime_which_runs_fp32() -> None:

@@ -3,7 +3,7 @@ per-frame processing at a camera's rate vs the core's ``estimate()`` at that rat
 from the image header stamp, and the node's memory over a soak.
 
     python -m posenet_ros.ros.bench [--seconds 10] [--soak-seconds 30] [--rate 30]
-                                    [--executor events|single]
+                                    [--executor events|single] [--inference-threads N]
 
 Run in the colcon environment (``make bench-ros`` does). The node is the installed
 executable in its own process, as in production; the core figure is measured here first.
@@ -272,6 +272,12 @@ def main(argv: list[str] | None = None) -> int:
         choices=EXECUTOR_CHOICES,
         help=f"the node's executor ({EXECUTOR_ENV}; default: events where rclpy has it)",
     )
+    parser.add_argument(
+        "--inference-threads",
+        type=int,
+        default=0,
+        help="ONNX Runtime threads of the core and the node alike (0: one per physical core)",
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -280,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"posenet-ros bench: {exc}", file=sys.stderr)
         return 2
     print(f"images: {len(images)} from {args.images}", flush=True)
-    estimator = PoseEstimator(EstimatorConfig())
+    estimator = PoseEstimator(EstimatorConfig(inference_threads=args.inference_threads))
     people = default_people()
 
     executable = Path(get_package_prefix("posenet_ros")) / "lib" / "posenet_ros" / "posenet_node"
@@ -292,6 +298,8 @@ def main(argv: list[str] | None = None) -> int:
             "__ns:=/posenet_bench",
             "-r",
             f"image:={TOPIC}",
+            "-p",
+            f"inference_threads:={args.inference_threads}",
             "--log-level",
             "warn",
         ],

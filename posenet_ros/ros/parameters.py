@@ -20,6 +20,7 @@ from rcl_interfaces.msg import (
 from posenet_ros.config import (
     BACKENDS,
     IMAGE_SCALE_FACTOR_RANGE,
+    MAX_INFERENCE_THREADS,
     MAX_INPUT_RESOLUTION,
     MODES,
     PRECISIONS,
@@ -133,6 +134,14 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
         "TensorRT engine precision: fp16 is faster on GPUs with tensor cores; ONNX Runtime "
         "runs fp32 whatever this says. A change rebuilds the engine in the background",
         f"one of {', '.join(PRECISIONS)}",
+    ),
+    ParameterSpec(
+        "inference_threads",
+        _DEFAULTS.inference_threads,
+        "ONNX Runtime threads per inference: 0 takes one per physical core; fewer leave cores "
+        "to the camera driver and other nodes. A change rebuilds the model in the background",
+        f"0, or an integer in [1, {MAX_INFERENCE_THREADS}]",
+        int_range=(0, MAX_INFERENCE_THREADS),
     ),
     ParameterSpec(
         "input_resolution",

@@ -22,6 +22,7 @@ require_ros_build()
 from rclpy.parameter import Parameter  # noqa: E402
 from rclpy.serialization import serialize_message  # noqa: E402
 
+from posenet_ros.config import REBUILD_FIELDS  # noqa: E402
 from posenet_ros.estimator import PoseEstimator  # noqa: E402
 from posenet_ros.image_io import load_image  # noqa: E402
 from posenet_ros.ros.parameters import PARAMETERS, estimator_config  # noqa: E402
@@ -48,12 +49,12 @@ def people() -> np.ndarray:
     return np.hstack([astronaut, load_image(DATA_DIR / "astronaut_mirrored.jpg")])
 
 
-_estimators: dict[tuple[str, int], PoseEstimator] = {}
+_estimators: dict[tuple, PoseEstimator] = {}
 
 
 def core_poses(rgb: np.ndarray, **changes) -> list:
     config = estimator_config(DEFAULTS | changes)
-    key = (config.backend, config.output_stride, config.precision)
+    key = tuple(getattr(config, name) for name in sorted(REBUILD_FIELDS))
     if key not in _estimators:
         _estimators[key] = PoseEstimator(config)
     estimator = _estimators[key]
@@ -180,10 +181,12 @@ LIVE_CHANGES = [
     {"output_stride": 8},
     {"backend": "onnxruntime"},
     {"precision": "fp16"},  # rebuilds under auto, which falls back to ONNX Runtime here
+    {"inference_threads": 1},
 ]
-# Changes that need not alter the poses: auto may already serve ONNX Runtime, and precision
-# only matters to TensorRT. Every other change above alters them on ``people``.
-BACKEND_CHANGES = ({"backend": "onnxruntime"}, {"precision": "fp16"})
+# Changes that need not alter the poses: auto may already serve ONNX Runtime, precision only
+# matters to TensorRT, and threads only split the work. Every other change above alters them
+# on ``people``.
+BACKEND_CHANGES = ({"backend": "onnxruntime"}, {"precision": "fp16"}, {"inference_threads": 1})
 
 
 def poses_differ(a: list, b: list) -> bool:
@@ -204,6 +207,15 @@ def test_live_parameter_changes_take_effect(client, people, changes):
     if changes not in BACKEND_CHANGES:
         assert poses_differ(expected, core_poses(people)), "this change cannot be told apart"
     assert_same_poses(client.infer(client.raw_image(people)), expected)
+
+
+def test_inference_threads_reach_the_serving_backend(client):
+    assert "threads=auto" in client.wait_until_serving()["backend"]
+    results = client.set_parameters(inference_threads=1)
+    assert all(r.successful for r in results), [r.reason for r in results]
+    client.wait_diagnostics(
+        lambda values: values.get("rebuilding") == "false" and "threads=1 " in values["backend"]
+    )
 
 
 # rclpy refuses a wrong type or a value outside the declared range before the node sees it;
