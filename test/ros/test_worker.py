@@ -220,3 +220,40 @@ def test_a_failed_batch_call_is_reported_to_each_of_its_cameras_and_the_loop_goe
         assert cameras[name].stats.errors == 1
     assert cameras["a"].published == []
     assert cameras["b"].published == [("b2", (2, 2, 3), ["pose"])]
+
+
+class HeldCamera(Camera):
+    """Publishing its first frame waits until ``release`` is set."""
+
+    def __init__(self, node_stats: NodeStats, name: str) -> None:
+        super().__init__(node_stats, name)
+        self.release = threading.Event()
+
+    def publish(self, frame, rgb, poses) -> None:
+        if not self.published:
+            assert self.release.wait(TIMEOUT_S)
+        super().publish(frame, rgb, poses)
+
+
+def test_the_next_frame_is_estimated_while_the_last_one_is_published():
+    frames: CameraScheduler[str, Frame] = CameraScheduler(["a"])
+    camera = HeldCamera(NodeStats(), "a")
+    estimated = [threading.Event(), threading.Event()]
+
+    def estimate(rgb):
+        estimated[int(rgb[0, 0, 0]) - 1].set()
+        return []
+
+    worker = InferenceWorker(frames, {"a": camera}, each(estimate))
+    worker.start()
+    try:
+        frames.put("a", Frame("a1", rgb_of(1), time.monotonic()))
+        assert estimated[0].wait(TIMEOUT_S)
+        frames.put("a", Frame("a2", rgb_of(2), time.monotonic()))
+        # The first frame's publishing is held: the second is estimated all the same.
+        assert estimated[1].wait(TIMEOUT_S)
+        assert camera.published == []
+    finally:
+        camera.release.set()
+        worker.stop(TIMEOUT_S)  # waits for both to be published
+    assert [msg for msg, _, _ in camera.published] == ["a1", "a2"]  # in order
