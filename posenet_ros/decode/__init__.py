@@ -4,7 +4,8 @@ One step per module, mirroring the reference: ``scores`` (sigmoid), ``argmax2d``
 ``single_pose``; ``local_maximum`` -> ``part_queue`` (with ``max_heap``) -> ``traverse`` ->
 ``nms`` -> ``multi_pose``. Inputs are the backend's (H, W, C) maps, NumPy or CuPy. On the
 host each decoder is one compiled call (``compiled``); ``warm_up`` compiles them. On CuPy
-maps the per-cell steps are CUDA kernels (``posenet_ros.gpu.decode_cuda``).
+maps single-pose decoding is one CUDA kernel (``posenet_ros.gpu.decode_cuda``), and
+multi-pose decoding fetches the maps in one copy and decodes them on the host.
 """
 
 from posenet_ros.decode import multi_pose, single_pose

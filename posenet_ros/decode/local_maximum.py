@@ -1,5 +1,5 @@
 """Whether a part's score is the maximum of its window (reference
-``scoreIsMaximumInLocalWindow``), on host logits; ``gpu.decode_cuda`` judges the same way."""
+``scoreIsMaximumInLocalWindow``), on host logits."""
 
 from __future__ import annotations
 

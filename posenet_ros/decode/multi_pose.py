@@ -15,12 +15,11 @@ from posenet_ros.decode.inputs import check_known_maps, check_multi_pose_params,
 from posenet_ros.decode.max_heap import heap_pop, heap_push
 from posenet_ros.decode.nms import instance_score, within_nms_radius
 from posenet_ros.decode.part_queue import (
-    candidate_mask,
     candidates,
     kernel_logits,
     thresholds,
 )
-from posenet_ros.decode.scores import heatmap_scores, sigmoid32
+from posenet_ros.decode.scores import sigmoid32
 from posenet_ros.decode.traverse import HostMaps, decode_pose
 from posenet_ros.errors import ModelError
 from posenet_ros.jit import compile_for
@@ -42,10 +41,11 @@ def decode_multiple_poses(
 
     Root candidates (local maxima with score >= ``score_threshold``) are taken best first;
     a root within ``nms_radius`` pixels of the same part of an accepted pose is skipped,
-    otherwise its pose is traversed and scored by the parts no earlier pose claims. The
-    per-pixel work runs in the inputs' namespace (NumPy or CuPy); the greedy traversal runs
-    on the host after one device-to-host copy, in float64 like the reference's JS numbers.
-    Keypoint scores only feed the output, so they are computed once all poses are found.
+    otherwise its pose is traversed and scored by the parts no earlier pose claims, in
+    float64 like the reference's JS numbers. Keypoint scores only feed the output, so they
+    are computed once all poses are found. CuPy maps come to the host in one copy and are
+    decoded there: the compiled scan judges only cells that can pass the threshold, and on an
+    H200 it beat a candidate kernel plus the copy of its mask at every size measured.
     """
     stride, max_poses, squared_radius = _checked_params(
         output_stride, max_pose_detections, score_threshold, nms_radius
@@ -63,18 +63,11 @@ def decode_multiple_poses(
                 max_poses,
                 squared_radius,
             )
-        else:  # everything the host needs, in one device-to-host copy
-            mask = candidate_mask(heatmap_logits, score_threshold)
-            logits, *maps, mask = to_host(
-                heatmap_logits, offsets, displacement_fwd, displacement_bwd, mask
-            )
-            flat = np.flatnonzero(mask)
-            root_scores = heatmap_scores(logits.take(flat))
-            keypoints, scores = _fetched_kernel()(
-                HostMaps.from_arrays(*maps, stride=stride),
-                kernel_logits(logits).reshape(-1),
-                flat,
-                root_scores,
+        else:  # the maps in one device-to-host copy, decoded on the host
+            keypoints, scores = _on_host(
+                *to_host(heatmap_logits, offsets, displacement_fwd, displacement_bwd),
+                stride,
+                score_threshold,
                 max_poses,
                 squared_radius,
             )
@@ -242,45 +235,6 @@ def _host_kernel() -> Any:
     )
 
 
-@compiled
-def _decode_fetched(
-    maps: HostMaps,
-    logits: np.ndarray,
-    flat: np.ndarray,
-    root_scores: np.ndarray,
-    max_poses: int,
-    squared_radius: float,
-) -> tuple[np.ndarray, np.ndarray]:
-    """``_greedy_poses`` as the GPU path's kernel, on its maps fetched to the host (a kernel
-    of its own: ``_greedy_poses`` stays compilable for ``_decode_on_host``)."""
-    return _greedy_poses(maps, logits, flat, root_scores, max_poses, squared_radius)
-
-
-@functools.cache
-def _fetched_kernel() -> Any:
-    maps = numba.typeof(
-        HostMaps.from_arrays(*(np.zeros((1, 1, c), np.float32) for c in (34, 32, 32)), stride=1)
-    )
-    return compile_for(
-        _decode_fetched,
-        [
-            (
-                maps,
-                numba.types.Array(logits.dtype, 1, "C", readonly=True),
-                numba.int64[::1],
-                numba.float32[::1],
-                numba.int64,
-                numba.float64,
-            )
-            for logits in LOGITS
-        ],
-    )
-
-
 def warm_up() -> None:
-    """Compile the host kernel (or load it from numba's cache) now rather than on a frame.
-
-    The GPU path's ``_fetched_kernel`` loads on its first decode, which the estimator runs
-    on a blank frame at construction (``_warm_up_device``); CPU runs never need it.
-    """
+    """Compile the host kernel (or load it from numba's cache) now rather than on a frame."""
     _host_kernel()

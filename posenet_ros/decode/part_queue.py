@@ -8,32 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from posenet_ros.arrays import array_namespace
 from posenet_ros.decode.compiled import compiled
 from posenet_ros.decode.local_maximum import is_window_maximum
 from posenet_ros.decode.scores import sigmoid32
-
-
-def candidate_mask(heatmap_logits: Any, score_threshold: float) -> Any:
-    """Boolean (H * W * C,): which cells are root candidates, by flat index
-    ``(y * W + x) * C + part`` (ascending is the reference's scan order).
-
-    A candidate is a cell whose score (the float32 sigmoid of its logit) is at least
-    ``score_threshold`` and a local maximum of its part, judged exactly as the reference
-    judges it: on float32 scores, whose saturation ties logits that differ. Runs in the
-    namespace of the logits: on the host by the compiled ``candidates``, on the GPU by one
-    kernel that judges every cell (picking the hot cells first would make the host wait for
-    their count).
-    """
-    xp = array_namespace(heatmap_logits)
-    if xp is np:
-        logits = kernel_logits(heatmap_logits)
-        mask = np.zeros(logits.size, dtype=bool)
-        mask[candidates(logits, *thresholds(score_threshold, logits.dtype))[0]] = True
-        return mask
-    from posenet_ros.gpu import decode_cuda  # CuPy maps only
-
-    return decode_cuda.candidate_mask(xp, heatmap_logits, float32_at_least(score_threshold))
 
 
 def kernel_logits(logits: np.ndarray) -> np.ndarray:
@@ -44,8 +21,13 @@ def kernel_logits(logits: np.ndarray) -> np.ndarray:
 
 @compiled
 def candidates(logits: np.ndarray, floor: float, threshold: np.float32) -> tuple[Any, Any]:
-    """The candidates of ``candidate_mask``, judging only cells whose logit reaches
-    ``floor`` (``logit_floor``: the sigmoid is monotonic, no other cell can pass).
+    """Root candidates of (H, W, C) host logits: flat indices ``(y * W + x) * C + part``
+    (ascending is the reference's scan order) and their scores.
+
+    A candidate's score (the float32 sigmoid of its logit) is at least ``threshold`` and a
+    local maximum of its part, judged exactly as the reference judges it: on float32 scores,
+    whose saturation ties logits that differ. Only cells whose logit reaches ``floor`` are
+    judged (``logit_floor``: the sigmoid is monotonic, no other cell can pass).
 
     A hot cell passes when its score is >= ``threshold`` and >= every score of its window,
     clipped at the borders (``local_maximum``); a NaN in the window fails it, as there.

@@ -1,14 +1,13 @@
-"""The decoders' per-cell work on CuPy maps, each step one CUDA kernel.
+"""Single-pose decoding of CuPy maps in one CUDA kernel.
 
-Written as kernels rather than CuPy array expressions because each CuPy call is a launch with
-tens of µs of host overhead: the sigmoid, argmax and fancy indexing of single-pose decoding
-took 0.6 ms per frame on an H200, almost all of it launches (`python -m posenet_ros.gpu.bench`).
+A kernel rather than CuPy array expressions because each CuPy call is a launch with tens of
+µs of host overhead: the sigmoid, argmax and fancy indexing took 0.6 ms per frame on an
+H200, almost all of it launches (`python -m posenet_ros.gpu.bench`).
 
 The arithmetic is ``heatmap_scores``' (``1 / (1 + exp(-x))`` in float64, rounded to float32)
-and the decisions are the host decoders': the first cell in row-major order wins an argmax
-tie and a NaN wins where it first occurs (NumPy's ``argmax``); a root candidate is at least
-the threshold and every score of its clipped window, and a NaN there fails it. The kernels
-are compiled without flush-to-zero, so even scores below 1.2e-38 equal the host's.
+and the argmax is the host decoder's: the first cell in row-major order wins a tie and a NaN
+wins where it first occurs (NumPy's ``argmax``). Compiled without flush-to-zero, so even
+scores below 1.2e-38 equal the host's.
 """
 
 from __future__ import annotations
@@ -20,20 +19,15 @@ from typing import Any
 
 import numpy as np
 
-from posenet_ros.decode.local_maximum import LOCAL_MAXIMUM_RADIUS
-
 _THREADS = 256
-
-_COMMON = r"""
-__device__ float sigmoid32(const double logit) {
-    return __double2float_rn(1.0 / __dadd_rn(exp(-logit), 1.0));
-}
-"""
 
 # One block per part: each thread scans a stride of the cells, then a tree reduction.
 _SINGLE_POSE = Template(
-    _COMMON
-    + r"""
+    r"""
+__device__ float sigmoid32(const double logit) {
+    return __double2float_rn(1.0 / __dadd_rn(exp(-logit), 1.0));
+}
+
 __device__ bool better(const float s, const int c, const float best, const int best_c) {
     if (isnan(s)) return !isnan(best) || c < best_c;
     if (isnan(best)) return false;
@@ -76,32 +70,6 @@ extern "C" __global__ void single_pose(
 """
 )
 
-# One thread per cell of every part, flat index (y * W + x) * C + part as the maps' layout.
-_CANDIDATES = Template(
-    _COMMON
-    + r"""
-extern "C" __global__ void candidates(
-        const $logit* logits, const int height, const int width, const int parts,
-        const float threshold, bool* mask) {
-    const long long n = (long long)height * width * parts;
-    const long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= n) return;
-    const int part = (int)(i % parts);
-    const long long p = i / parts;
-    const int x = (int)(p % width);
-    const int y = (int)(p / width);
-    const float score = sigmoid32((double)logits[i]);
-    bool ok = score >= threshold;
-    for (int wy = max(y - $radius, 0); ok && wy <= min(y + $radius, height - 1); ++wy) {
-        for (int wx = max(x - $radius, 0); ok && wx <= min(x + $radius, width - 1); ++wx) {
-            ok = sigmoid32((double)logits[((long long)wy * width + wx) * parts + part]) <= score;
-        }
-    }
-    mask[i] = ok;
-}
-"""
-)
-
 _C_TYPES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
 
 
@@ -111,7 +79,7 @@ def single_pose_columns(cp: ModuleType, logits: Any, offsets: Any, stride: int) 
     logits, offsets = _readable(cp, logits), _readable(cp, offsets)
     height, width, parts = logits.shape
     out = cp.empty((parts, 3), cp.float32)
-    kernel = _kernel(cp, "single_pose", _C_TYPES[logits.dtype], _C_TYPES[offsets.dtype])
+    kernel = _kernel(cp, _C_TYPES[logits.dtype], _C_TYPES[offsets.dtype])
     kernel(
         (parts,),
         (_THREADS,),
@@ -128,21 +96,6 @@ def single_pose_columns(cp: ModuleType, logits: Any, offsets: Any, stride: int) 
     return out.get()
 
 
-def candidate_mask(cp: ModuleType, logits: Any, threshold: np.float32) -> Any:
-    """Device boolean (H * W * C,): score >= ``threshold`` and a local maximum of its part."""
-    logits = _readable(cp, logits)
-    height, width, parts = logits.shape
-    mask = cp.empty(logits.size, cp.bool_)
-    kernel = _kernel(cp, "candidates", _C_TYPES[logits.dtype], "float")
-    blocks = -(-logits.size // _THREADS)
-    kernel(
-        (blocks,),
-        (_THREADS,),
-        (logits, np.int32(height), np.int32(width), np.int32(parts), threshold, mask),
-    )
-    return mask
-
-
 def _readable(cp: ModuleType, array: Any) -> Any:
     """C-contiguous float32 or float64, as the kernels index it (float16 widens exactly)."""
     dtype = array.dtype if array.dtype in _C_TYPES else cp.float32
@@ -150,11 +103,8 @@ def _readable(cp: ModuleType, array: Any) -> Any:
 
 
 @functools.cache
-def _kernel(cp: ModuleType, name: str, logit: str, offset: str) -> Any:
-    """The kernel ``name`` for these element types; CuPy compiles it on first launch (and
-    caches the binary on disk)."""
-    source = _SINGLE_POSE if name == "single_pose" else _CANDIDATES
-    code = source.substitute(
-        logit=logit, offset=offset, threads=_THREADS, radius=LOCAL_MAXIMUM_RADIUS
-    )
-    return cp.RawKernel(code, name)
+def _kernel(cp: ModuleType, logit: str, offset: str) -> Any:
+    """The kernel for these element types; CuPy compiles it on first launch (and caches the
+    binary on disk)."""
+    code = _SINGLE_POSE.substitute(logit=logit, offset=offset, threads=_THREADS)
+    return cp.RawKernel(code, "single_pose")

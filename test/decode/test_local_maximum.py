@@ -1,26 +1,22 @@
 """The local-maximum rule of root candidates (reference ``scoreIsMaximumInLocalWindow``),
-through ``candidate_mask`` at threshold 0, on the host and (``xp``) on the GPU."""
-
-from types import ModuleType
+through ``candidates`` at threshold 0."""
 
 import numpy as np
 import pytest
 
-from posenet_ros.arrays import to_host
-from posenet_ros.decode.part_queue import candidate_mask
+from decode.root_candidates import candidate_mask
 
 
-def _mask(xp: ModuleType, scores: np.ndarray) -> np.ndarray:
+def _mask(scores: np.ndarray) -> np.ndarray:
     """Which cells of (H, W, C) ``scores`` are local maxima, from logits with those scores
     (the sigmoid keeps order and equality; 0 and 1 come from -inf and +inf)."""
     with np.errstate(divide="ignore"):
         logits = np.log(scores.astype(np.float64)) - np.log1p(-scores.astype(np.float64))
-    (mask,) = to_host(candidate_mask(xp.asarray(logits), 0.0))
-    return mask.reshape(scores.shape)
+    return candidate_mask(logits, 0.0).reshape(scores.shape)
 
 
-def _mask2d(xp: ModuleType, rows: list[list[float]]) -> list[list[bool]]:
-    return _mask(xp, np.array(rows, dtype=np.float32)[..., None])[..., 0].tolist()
+def _mask2d(rows: list[list[float]]) -> list[list[bool]]:
+    return _mask(np.array(rows, dtype=np.float32)[..., None])[..., 0].tolist()
 
 
 def _brute_force(scores: np.ndarray) -> np.ndarray:
@@ -35,49 +31,49 @@ def _brute_force(scores: np.ndarray) -> np.ndarray:
     return mask
 
 
-def test_strictly_greater_neighbour_disqualifies_including_diagonals(xp):
-    assert _mask2d(xp, [[0.1, 0.2, 0.1], [0.2, 0.5, 0.2], [0.1, 0.2, 0.6]]) == [
+def test_strictly_greater_neighbour_disqualifies_including_diagonals():
+    assert _mask2d([[0.1, 0.2, 0.1], [0.2, 0.5, 0.2], [0.1, 0.2, 0.6]]) == [
         [False, False, False],
         [False, False, False],
         [False, False, True],
     ]
 
 
-def test_equal_neighbours_are_all_kept(xp):
-    assert _mask2d(xp, [[0.5, 0.5], [0.5, 0.4]]) == [[True, True], [True, False]]
+def test_equal_neighbours_are_all_kept():
+    assert _mask2d([[0.5, 0.5], [0.5, 0.4]]) == [[True, True], [True, False]]
 
 
-def test_window_is_clipped_at_the_borders(xp):
+def test_window_is_clipped_at_the_borders():
     # Corners and edges only see their in-map neighbours: the 0.3 corner is a maximum there.
-    assert _mask2d(xp, [[0.3, 0.2, 0.0, 0.9], [0.1, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]]) == [
+    assert _mask2d([[0.3, 0.2, 0.0, 0.9], [0.1, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]]) == [
         [True, False, False, True],
         [False, False, False, False],
         [False, False, True, True],
     ]
 
 
-def test_cells_two_away_are_outside_the_radius_1_window(xp):
-    assert _mask2d(xp, [[0.5, 0.1, 0.9]]) == [[True, False, True]]
+def test_cells_two_away_are_outside_the_radius_1_window():
+    assert _mask2d([[0.5, 0.1, 0.9]]) == [[True, False, True]]
 
 
-def test_channels_are_independent(xp):
+def test_channels_are_independent():
     scores = np.zeros((1, 2, 2), dtype=np.float32)
     scores[0, 0, 0] = 0.9
     scores[0, 1, 1] = 0.9
-    assert _mask(xp, scores).tolist() == [[[True, False], [False, True]]]
+    assert _mask(scores).tolist() == [[[True, False], [False, True]]]
 
 
-def test_single_cell_map_is_a_maximum(xp):
-    assert _mask2d(xp, [[0.2]]) == [[True]]
+def test_single_cell_map_is_a_maximum():
+    assert _mask2d([[0.2]]) == [[True]]
 
 
-def test_nan_in_the_window_is_not_a_maximum(xp):
-    assert _mask2d(xp, [[0.5, np.nan, 0.1, 0.3]]) == [[False, False, False, True]]
+def test_nan_in_the_window_is_not_a_maximum():
+    assert _mask2d([[0.5, np.nan, 0.1, 0.3]]) == [[False, False, False, True]]
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_matches_the_reference_loop_on_random_maps_with_ties(xp, seed):
+def test_matches_the_reference_loop_on_random_maps_with_ties(seed):
     rng = np.random.default_rng(seed)
     shape = (int(rng.integers(1, 9)), int(rng.integers(1, 9)), 3)
     scores = (rng.integers(0, 4, shape) / 4).astype(np.float32)  # many equal values
-    assert _mask(xp, scores).tolist() == _brute_force(scores).tolist()
+    assert _mask(scores).tolist() == _brute_force(scores).tolist()

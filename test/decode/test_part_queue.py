@@ -1,13 +1,11 @@
 import math
-from types import ModuleType
 
 import numpy as np
 import pytest
 
-from posenet_ros.arrays import to_host
+from decode.root_candidates import candidate_mask
 from posenet_ros.decode.max_heap import heap_pop, heap_push
 from posenet_ros.decode.part_queue import (
-    candidate_mask,
     float32_at_least,
     logit_floor,
 )
@@ -16,12 +14,9 @@ from posenet_ros.decode.scores import heatmap_scores
 LOW = -10.0  # background logit
 
 
-def _candidates(
-    xp: ModuleType, logits: np.ndarray, threshold: float
-) -> tuple[list[float], list[int]]:
+def _candidates(logits: np.ndarray, threshold: float) -> tuple[list[float], list[int]]:
     logits = np.asarray(logits, dtype=np.float32)
-    (mask,) = to_host(candidate_mask(xp.asarray(logits), threshold))
-    assert mask.shape == (logits.size,)
+    mask = candidate_mask(logits, threshold)
     index = np.flatnonzero(mask)
     return heatmap_scores(logits.take(index)).tolist(), index.tolist()
 
@@ -30,12 +25,12 @@ def _score(logit: float) -> float:
     return float(heatmap_scores(np.array([[[logit]]], dtype=np.float32))[0, 0, 0])
 
 
-def test_threshold_is_inclusive(xp):
+def test_threshold_is_inclusive():
     logits = np.full((1, 5, 1), LOW, dtype=np.float32)
     logits[0, 0, 0] = 0.0  # score exactly 0.5
     logits[0, 2, 0] = -0.04
     logits[0, 4, 0] = 1.1
-    values, index = _candidates(xp, logits, 0.5)
+    values, index = _candidates(logits, 0.5)
     assert index == [0, 4]  # scan order
     assert values == [0.5, _score(1.1)]
 
@@ -51,61 +46,61 @@ def _logit_with_score(score: np.float32) -> np.float32:
     raise AssertionError(f"no float32 logit scores {score}")
 
 
-def test_threshold_compares_as_float64_like_the_reference(xp):
+def test_threshold_compares_as_float64_like_the_reference():
     # float32(0.7) = 0.699999988 < 0.7: the reference (JS numbers) rejects that score.
     at = np.float32(0.7)
     above = np.nextafter(at, np.float32(1))
     assert float(at) < 0.7
     logits = np.array([[[_logit_with_score(at)], [LOW], [_logit_with_score(above)]]])
-    values, index = _candidates(xp, logits, 0.7)
+    values, index = _candidates(logits, 0.7)
     assert index == [2]
     assert values == [float(above)]
     assert float32_at_least(0.7) == above
     assert float32_at_least(0.5) == np.float32(0.5)
 
 
-def test_only_local_maxima_are_candidates_and_index_is_row_major_cell_then_part(xp):
+def test_only_local_maxima_are_candidates_and_index_is_row_major_cell_then_part():
     logits = np.full((2, 3, 2), LOW, dtype=np.float32)
     logits[0, 0, 0] = 1.0
     logits[0, 1, 0] = 2.0  # beats its neighbour (0, 0)
     logits[1, 2, 1] = 0.5
-    values, index = _candidates(xp, logits, 0.5)
+    values, index = _candidates(logits, 0.5)
     assert index == [(0 * 3 + 1) * 2 + 0, (1 * 3 + 2) * 2 + 1]
     assert values == [_score(2.0), _score(0.5)]
 
 
-def test_saturated_scores_tie_although_their_logits_differ(xp):
+def test_saturated_scores_tie_although_their_logits_differ():
     # Both sigmoids round to 1.0 in float32: neither beats the other, both are candidates
     # (a local maximum taken on the logits would keep only the 30).
     logits = np.full((1, 3, 1), LOW, dtype=np.float32)
     logits[0, 0, 0], logits[0, 1, 0] = 20.0, 30.0
-    values, index = _candidates(xp, logits, 0.5)
+    values, index = _candidates(logits, 0.5)
     assert index == [0, 1]
     assert values == [1.0, 1.0]
 
 
-def test_no_candidates_gives_empty_arrays(xp):
-    values, index = _candidates(xp, np.full((4, 4, 17), LOW), 0.5)
+def test_no_candidates_gives_empty_arrays():
+    values, index = _candidates(np.full((4, 4, 17), LOW), 0.5)
     assert values == []
     assert index == []
 
 
-def test_zero_threshold_takes_every_local_maximum(xp):
+def test_zero_threshold_takes_every_local_maximum():
     logits = np.full((3, 3, 1), -np.inf, dtype=np.float32)  # scores all 0.0: all tie
-    _, index = _candidates(xp, logits, 0.0)
+    _, index = _candidates(logits, 0.0)
     assert index == list(range(9))
 
 
-def test_nan_logits_are_never_candidates(xp):
+def test_nan_logits_are_never_candidates():
     logits = np.full((1, 3, 1), np.nan, dtype=np.float32)
-    assert _candidates(xp, logits, 0.0) == ([], [])
+    assert _candidates(logits, 0.0) == ([], [])
 
 
-def test_float16_and_float64_logits_match_float32_semantics(xp):
+def test_float16_and_float64_logits_match_float32_semantics():
     logits = np.full((2, 2, 17), LOW, dtype=np.float64)
     logits[1, 1, 3] = 0.25
     for dtype in (np.float16, np.float64):
-        (mask,) = to_host(candidate_mask(xp.asarray(logits.astype(dtype)), 0.5))
+        mask = candidate_mask(logits.astype(dtype), 0.5)
         assert np.flatnonzero(mask).tolist() == [(1 * 2 + 1) * 17 + 3]
 
 
