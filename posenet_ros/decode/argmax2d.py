@@ -12,7 +12,7 @@ from posenet_ros.decode.scores import score_logit_floor, sigmoid32
 
 @compiled
 def argmax2d_of_logits(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The reference's ``argmax2d`` of ``heatmap_scores(logits)`` for host (H, W, C) logits,
+    """The reference's ``argmax2d`` of the scores (``sigmoid32``) of host (H, W, C) logits,
     with the scores there: row, column (int64) and score (float32) per part, in two passes
     over the logits. On ties the first cell in row-major order wins, as with tfjs ``argMax``
     over the flattened map (its loop keeps the first of equal values).

@@ -4,7 +4,7 @@ A kernel rather than CuPy array expressions because each CuPy call is a launch w
 µs of host overhead: the sigmoid, argmax and fancy indexing took 0.6 ms per frame on an
 H200, almost all of it launches (`python -m posenet_ros.gpu.bench`).
 
-The arithmetic is ``heatmap_scores``' (``1 / (1 + exp(-x))`` in float64, rounded to float32)
+The arithmetic is ``sigmoid32``'s (``1 / (1 + exp(-x))`` in float64, rounded to float32)
 and the argmax is the host decoder's: the first cell in row-major order wins a tie and a NaN
 wins where it first occurs (NumPy's ``argmax``). Compiled without flush-to-zero, so even
 scores below 1.2e-38 equal the host's.

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
+from decode.reference_scores import heatmap_scores
 from posenet_ros.decode.argmax2d import argmax2d_of_logits
-from posenet_ros.decode.scores import heatmap_scores
 
 
 def argmax2d(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -3,13 +3,13 @@ import math
 import numpy as np
 import pytest
 
+from decode.reference_scores import heatmap_scores
 from decode.root_candidates import candidate_mask
 from posenet_ros.decode.max_heap import heap_pop, heap_push
 from posenet_ros.decode.part_queue import (
     float32_at_least,
     logit_floor,
 )
-from posenet_ros.decode.scores import heatmap_scores
 
 LOW = -10.0  # background logit
 

@@ -2,33 +2,31 @@ import math
 
 import numpy as np
 
-from posenet_ros.decode.scores import heatmap_scores, sigmoid32
+from decode.reference_scores import heatmap_scores
+from posenet_ros.decode.scores import sigmoid32
 
 
 def test_sigmoid_is_the_float64_value_rounded_to_float32():
-    logits = np.array([[[-30.0, -4.25, -1e-3, 0.0, 0.3, 2.0, 9.5, 40.0]]], dtype=np.float32)
-    scores = heatmap_scores(logits)
-    assert scores.dtype == np.float32
-    assert scores.shape == logits.shape
-    expected = [np.float32(1.0 / (1.0 + math.exp(-float(v)))) for v in logits.ravel()]
-    assert scores.ravel().tolist() == [float(v) for v in expected]
+    logits = np.array([-30.0, -4.25, -1e-3, 0.0, 0.3, 2.0, 9.5, 40.0], dtype=np.float32)
+    scores = [sigmoid32(v) for v in logits]
+    expected = [np.float32(1.0 / (1.0 + math.exp(-float(v)))) for v in logits]
+    assert scores == expected
+    assert all(np.float32(score) == score for score in scores)  # float32 values
 
 
 def test_sigmoid_landmarks():
-    scores = heatmap_scores(np.array([[[0.0, 100.0, -100.0]]], dtype=np.float32)).ravel()
-    assert scores[0] == 0.5
-    assert scores[1] == 1.0  # saturates exactly, so strong parts tie
-    assert 0.0 < scores[2] < 1e-40
+    assert sigmoid32(np.float32(0.0)) == 0.5
+    assert sigmoid32(np.float32(100.0)) == 1.0  # saturates exactly, so strong parts tie
+    assert 0.0 < sigmoid32(np.float32(-100.0)) < 1e-40
 
 
-def test_float16_and_float64_inputs_give_float32_scores():
-    for dtype in (np.float16, np.float64):
-        scores = heatmap_scores(np.zeros((2, 3, 17), dtype=dtype))
-        assert scores.dtype == np.float32
-        assert np.all(scores == 0.5)
+def test_float64_logits_score_as_their_value():
+    assert sigmoid32(np.float64(0.0)) == 0.5
+    assert sigmoid32(np.float64(-2.5)) == sigmoid32(np.float32(-2.5))
+    assert sigmoid32(np.float64(-2.5 + 1e-12)) == sigmoid32(np.float32(-2.5))  # then rounded
 
 
-def test_compiled_sigmoid_matches_heatmap_scores():
+def test_compiled_sigmoid_matches_numpy_over_maps():
     rng = np.random.default_rng(5)
     logits = np.concatenate(
         [rng.normal(0.0, 8.0, 1000), rng.uniform(-1e-4, 1e-4, 1000), [np.inf, -np.inf, 0.0]]
