@@ -34,6 +34,7 @@ DEPTH_TOPIC = "/posenet_test/depth"
 CAMERA_INFO_TOPIC = "/posenet_test/camera_info"
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 WAIT_S = 60.0  # generous: the first frame may wait for a model export on a busy machine
+RESEND_S = 5.0  # a service request unanswered for this long is sent again (see Client._call)
 
 
 def node_executable() -> Path:
@@ -232,11 +233,22 @@ class Client:
         }
 
     def _call(self, client, request):
-        future = client.call_async(request)
-        done = threading.Event()
-        future.add_done_callback(lambda _f: done.set())
-        assert done.wait(WAIT_S), f"no reply from {client.srv_name}"
-        return future.result()
+        """The reply to ``request``, which is sent again while unanswered (up to ``WAIT_S``).
+
+        A service answering before it has matched this client's reply reader drops the reply
+        (rmw_fastrtps waits 100 ms, then logs "failed to send response (timeout)":
+        ros2/rmw_fastrtps#467), and the client would wait for ever; the parameter requests
+        sent here are idempotent, so sending again is safe.
+        """
+        deadline = time.monotonic() + WAIT_S
+        while (left := deadline - time.monotonic()) > 0:
+            future = client.call_async(request)
+            done = threading.Event()
+            future.add_done_callback(lambda _f, done=done: done.set())
+            if done.wait(min(RESEND_S, left)):
+                return future.result()
+            client.remove_pending_request(future)
+        raise AssertionError(f"no reply from {client.srv_name}")
 
     def wait_until_serving(self) -> dict:
         """The node's diagnostics values once no model rebuild is pending."""
