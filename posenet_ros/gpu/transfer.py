@@ -49,11 +49,11 @@ extern "C" __global__ void pack(
         const long long s3, const long long s4, const long long s5,
         const long long e0, const long long e1, const long long e2,
         const long long e3, const long long e4, const long long e5,
-        unsigned char* out, const long long total) {
+        unsigned char* out, const long long end) {
     const unsigned char* const sources[6] = {a0, a1, a2, a3, a4, a5};
     const long long starts[6] = {s0, s1, s2, s3, s4, s5};
     const long long ends[6] = {e0, e1, e2, e3, e4, e5};
-    for (long long j = (long long)blockIdx.x * blockDim.x + threadIdx.x; j < total;
+    for (long long j = (long long)blockIdx.x * blockDim.x + threadIdx.x; j < end;
             j += (long long)blockDim.x * gridDim.x) {
         for (int k = 0; k < 6; ++k) {
             if (j >= starts[k] && j < ends[k]) { out[j] = sources[k][j - starts[k]]; break; }
@@ -80,11 +80,12 @@ def fetch(cp: ModuleType, arrays: Sequence[Any], starts: Sequence[int], total: i
         chunk += [packed] * unused  # never read: an empty range
         begins += [0] * unused
         ends += [0] * unused
-        blocks = max(1, min(_MAX_BLOCKS, -(-max(ends) // _THREADS)))
+        end = max(ends)  # the group's last byte: the threads scan no further
+        blocks = max(1, min(_MAX_BLOCKS, -(-end // _THREADS)))
         kernel(
             (blocks,),
             (_THREADS,),
-            (*chunk, *map(np.int64, begins), *map(np.int64, ends), packed, np.int64(total)),
+            (*chunk, *map(np.int64, begins), *map(np.int64, ends), packed, np.int64(end)),
         )
     import cupyx  # ships with CuPy
 
